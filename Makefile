@@ -1,0 +1,43 @@
+# Two entry points (README): `make run` and `make test`. Both set everything up first and are fast
+# when nothing changed: the venv is re-installed only when a requirements file changes, the index
+# only re-embeds reports that changed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: setup run test index browser eval bench results clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "Installing Python packages (llama-cpp-python compiles once, several minutes; later installs use pip's cache)..."
+	$(BIN)/pip install -r requirements-dev.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+index: setup
+	$(BIN)/python -m rag index
+
+# Chromium for the end-to-end UI test (Debian package; Playwright drives it, no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "note: chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; fi; }
+
+run: index
+	$(BIN)/python app.py
+
+test: index browser
+	$(BIN)/python -m pytest -q
+
+eval: index
+	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev
+
+bench: index
+	$(BIN)/python -m eval.bench
+
+clean:
+	rm -rf index/v-* index/CURRENT eval/out test-artifacts

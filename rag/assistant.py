@@ -1,0 +1,157 @@
+"""The assistant: condense follow-ups -> retrieve -> abstain early on weak evidence -> generate with
+numbered citations -> check grounding in code. The UI, the CLI and the evaluation all call this.
+
+Example: ``Assistant(Settings.from_env()).ask("Thu ngân sách năm 2021 đạt bao nhiêu?").text``
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .grounding import check_answer, looks_like_refusal, missing_key_terms, supporting_span, topic_coverage
+from .retrieve import Retriever
+from .types import Answer, Citation, Hit
+
+MIN_TOPIC_COVERAGE = 0.5  # chosen on the dev set: below it the best passage is about something else
+
+
+@dataclass
+class Prompts:
+    system: str
+    answer: str
+    passage: str
+    condense: str
+    refusal: str
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Prompts":
+        d = Path(directory)
+        return cls(**{name: (d / f"{name}.txt").read_text(encoding="utf-8").strip()
+                      for name in cls.__dataclass_fields__})
+
+
+class Assistant:
+    """Keeps the retriever and the LLM resident; the LLM loads on the first question that needs it."""
+
+    def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None, llm=None):
+        self.settings = settings or Settings.from_env()
+        self.retriever = retriever or Retriever.load(self.settings)
+        self._llm = llm
+        self.prompts = Prompts.load(self.settings.prompts_dir)
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from .llm import get_llm
+            self._llm = get_llm(self.settings)
+        return self._llm
+
+    def reload_index(self) -> None:
+        """Pick up a re-built index (after an upload or removal)."""
+        self.retriever = Retriever.load(self.settings)
+
+    # -- stages ---------------------------------------------------------------------------------
+    def condense(self, question: str, history: list[tuple[str, str]] | None) -> str:
+        """Rewrite a follow-up ("còn năm 2023 thì sao?") as a standalone question using the history."""
+        if not history:
+            return question
+        turns = "\n".join(f"Người hỏi: {q}\nTrợ lý: {a[:300]}" for q, a in history[-3:])
+        prompt = self.prompts.condense.format(history=turns, question=question)
+        out = "".join(self.llm.stream([{"role": "user", "content": prompt}], max_tokens=80)).strip()
+        out = out.splitlines()[0].strip() if out else ""
+        return out if 5 < len(out) < 400 else question
+
+    def evidence_gap(self, question: str, hits: list[Hit]) -> str:
+        """Why retrieval evidence cannot answer the question ('' when it may)."""
+        if not hits:
+            return "no passage retrieved"
+        docs = self.retriever.stored.docs
+        best = max(topic_coverage(question, h.chunk.embed_text()) for h in hits)
+        if best < MIN_TOPIC_COVERAGE:
+            return f"best passage covers {best:.0%} of the question's topic"
+        # each key term (year, name) must appear in some passage together with its report's header
+        for h in hits:
+            header = " ".join([h.chunk.title, h.chunk.date, docs.get(h.doc, {}).get("header", "")])
+            if not missing_key_terms(question, h.chunk.embed_text() + " " + header):
+                return ""
+        return "no passage mentions " + ", ".join(missing_key_terms(question, hits[0].chunk.embed_text()))
+
+    def build_messages(self, question: str, hits: list[Hit]) -> list[dict]:
+        passages = "\n\n".join(self.prompts.passage.format(
+            n=i, title=h.chunk.title, date=h.chunk.date or "không rõ ngày", section=h.chunk.section or "—",
+            text=h.chunk.text) for i, h in enumerate(hits, 1))
+        return [{"role": "system", "content": self.prompts.system},
+                {"role": "user", "content": self.prompts.answer.format(passages=passages, question=question)}]
+
+    # -- public API -----------------------------------------------------------------------------
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+        answer = None
+        for event, payload in self.ask_stream(question, history):
+            if event == "done":
+                answer = payload
+        return answer
+
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, object]]:
+        """Yields ("retrieved", hits), ("token", text)…, then ("done", Answer) with the checked answer."""
+        t0 = time.perf_counter()
+        question = question.strip()
+        models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
+        standalone = self.condense(question, history)
+        hits = self.retriever.search(standalone, k=self.settings.top_k)
+        t_ret = time.perf_counter()
+        yield "retrieved", hits
+        timings = {"retrieval_s": t_ret - t0}
+        gap = self.evidence_gap(standalone, hits)
+        if gap:
+            timings["total_s"] = time.perf_counter() - t0
+            yield "done", Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
+                                 [f"abstained before generation: {gap}"])
+            return
+        parts: list[str] = []
+        ttft = None
+        for tok in self.llm.stream(self.build_messages(standalone, hits), max_tokens=self.settings.max_tokens,
+                                   temperature=self.settings.temperature):
+            if ttft is None:
+                ttft = time.perf_counter() - t0
+            parts.append(tok)
+            yield "token", tok
+        text = "".join(parts).strip()
+        timings.update(ttft_s=ttft or 0.0, total_s=time.perf_counter() - t0)
+        models["llm"] = getattr(self.llm, "id", models["llm"])
+        yield "done", self.finalize(question, standalone, text, hits, timings, models)
+
+    def finalize(self, question: str, standalone: str, text: str, hits: list[Hit], timings: dict,
+                 models: dict) -> Answer:
+        """Apply the grounding checks to a generated ``text`` (public so checks can be tested directly)."""
+        warnings: list[str] = []
+        if not text or looks_like_refusal(text):
+            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
+                          ["the model found no answer in the passages"])
+        chunks = [h.chunk for h in hits]
+        check = check_answer(text, standalone, chunks)
+        if check.invalid:
+            warnings.append(f"removed citations to passages never shown: {check.invalid}")
+        if not check.supported:
+            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
+                          [f"answer had numbers absent from the passages: {check.unsupported_numbers}"])
+        if not check.cited:
+            check.cited = [1]
+            warnings.append("the model cited nothing; the top passage is attached")
+        citations = []
+        for n in check.cited:
+            c = chunks[n - 1]
+            citations.append(Citation(n=n, doc=c.doc, title=c.title, section=c.section, text=c.text, date=c.date,
+                                      page=c.page, span=supporting_span(c.text, text)))
+        text = _drop_invalid_citations(text, check.invalid)
+        if check.auto_cited:
+            text = text.rstrip() + " " + "".join(f"[{n}]" for n in check.auto_cited)
+        return Answer(question, text, False, citations, hits, timings, models, standalone, warnings)
+
+
+def _drop_invalid_citations(text: str, invalid: list[int]) -> str:
+    for n in invalid:
+        text = text.replace(f"[{n}]", "")
+    return text

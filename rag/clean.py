@@ -1,0 +1,168 @@
+"""Clean report text without changing its meaning: NFC + canonical tone marks, joined PDF line wraps,
+footnotes moved out of the running text (kept, to be indexed on their own), markdown emphasis removed.
+
+Example: ``clean_text("bằng 14,3% KH1.\\n\\n1 Theo báo cáo...").footnotes[0].text`` -> ``"Theo báo cáo..."``
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from .text import canonical_tones
+
+_TERMINAL = tuple(".:;!?…")
+_LIST_MARK = re.compile(r"^\s*(?:[-+•*–]\s|[a-zđ]\)\s|\d+(?:\.\d+)*\.?\s|[IVXLC]+\.\s|[A-ZĐ]\.\s|#|\*\*|Phần thứ)")
+_FOOTNOTE = re.compile(r"^\s?(\d{1,2}) (?=[A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ“\"(])(.*)$")
+_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|`)")
+
+
+@dataclass
+class Footnote:
+    number: int
+    text: str
+    offset: int  # where its marker was in the cleaned text (so it inherits that section)
+
+
+@dataclass
+class CleanText:
+    text: str
+    footnotes: list[Footnote] = field(default_factory=list)
+
+
+def _strip_emphasis(line: str) -> str:
+    """Drop markdown bold/italic markers but keep a bold-only line visibly a heading ("**Phần thứ nhất**")."""
+    stripped = line.strip()
+    if re.fullmatch(r"\*\*[^*]+\*\*", stripped):
+        return "## " + stripped.strip("*").strip()
+    return _EMPHASIS.sub("", line)
+
+
+def _is_wrapped(line: str, nxt: str, wide: int) -> bool:
+    """Does ``line`` continue on ``nxt``? (a hard wrap from PDF extraction, not a paragraph end)"""
+    a, b = line.rstrip(), nxt.lstrip()
+    if not a or not b or a.startswith("#") or b.startswith("#"):
+        return False
+    if _LIST_MARK.match(nxt) and not nxt.startswith(" "):
+        return False
+    if a.endswith(":") and (b[0].islower() or b[0].isdigit()):
+        return True  # "... năm là:" / "403,819 tỷ đồng" is one sentence
+    if a.endswith(_TERMINAL):
+        return False
+    if b[0].islower() or b[0].isdigit() or nxt.startswith(" "):
+        return True
+    if _LIST_MARK.match(line):  # a heading or list item stops before a capitalised line
+        return False
+    return len(line) >= wide  # a full-width line that stopped without punctuation
+
+
+def _line_width(lines: list[str]) -> int:
+    lengths = [len(x) for x in lines if len(x.strip()) > 20]
+    if len(lengths) < 20:
+        return 10**6
+    return int(statistics.quantiles(lengths, n=10)[6] * 0.8)  # 70th percentile, with slack
+
+
+def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str, int]]]:
+    """Pull sequentially numbered footnote blocks ("1 Theo báo cáo...") out of the line list.
+
+    A line is a footnote when its number is the next expected one and a matching marker
+    ("KH1.", "rải rác3,") occurs shortly before it. Returns remaining lines and (number, text, line index).
+    """
+    out: list[str] = []
+    notes: list[tuple[int, str, int]] = []
+    expected = 1
+    i = 0
+    recent = ""
+    while i < len(lines):
+        m = _FOOTNOTE.match(lines[i])
+        if m and expected <= int(m.group(1)) <= expected + 15:
+            n = int(m.group(1))
+            marker = re.compile(rf"(?<=[^\W\d_]|[%)\]”\"]){n}(?=[.,;:\s)]|$)")
+            if marker.search(recent[-4000:]):
+                block = [m.group(2).strip()]
+                j = i + 1
+                while not block[-1].endswith(_TERMINAL) and j < len(lines) and j - i < 6:
+                    nxt = lines[j]
+                    if not nxt.strip() or nxt.startswith(" ") or _FOOTNOTE.match(nxt):
+                        break
+                    block.append(nxt.strip())
+                    j += 1
+                notes.append((n, " ".join(block), len(out)))
+                expected = n + 1
+                i = j
+                continue
+        out.append(lines[i])
+        recent = (recent + "\n" + lines[i])[-4000:]
+        i += 1
+    return out, notes
+
+
+def _remove_marker(text: str, n: int, before: int) -> tuple[str, int]:
+    """Remove the footnote marker ``n`` nearest before char ``before``; returns new text and its position."""
+    marker = re.compile(rf"(?<=[^\W\d_]|[%)\]”\"]){n}(?=[.,;:\s)]|$)")
+    found = None
+    for m in marker.finditer(text, 0, before):
+        found = m
+    if not found:
+        return text, before
+    return text[:found.start()] + text[found.end():], found.start()
+
+
+def clean_text(raw: str) -> CleanText:
+    """Normalize a whole report: see the module docstring."""
+    text = canonical_tones(raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
+    text = text.replace("\f", "\n")
+    lines = [_strip_emphasis(x.rstrip()) for x in text.split("\n")]
+    lines, raw_notes = _extract_footnotes(lines)
+    wide = _line_width(lines)
+
+    # Join hard wraps; a wrap may also span a blank line (PDF extraction that double-spaces lines).
+    paras: list[str] = []
+    note_at_para: dict[int, list[tuple[int, str]]] = {}
+    note_iter = iter(sorted(raw_notes, key=lambda x: x[2]))
+    pending = next(note_iter, None)
+    cur = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        while pending is not None and pending[2] <= i:
+            # the marker is in the open paragraph, or in the last closed one
+            note_at_para.setdefault(len(paras) if cur else max(len(paras) - 1, 0), []).append(
+                (pending[0], pending[1]))
+            pending = next(note_iter, None)
+        if not line.strip():
+            # look past one blank line: join if the text clearly continues
+            if cur and i + 1 < len(lines) and lines[i + 1].strip() and _is_wrapped(cur, lines[i + 1], wide) \
+                    and (lines[i + 1].lstrip()[:1].islower() or lines[i + 1].startswith(" ")
+                         or not _LIST_MARK.match(cur)):
+                i += 1
+                continue
+            if cur:
+                paras.append(cur)
+                cur = ""
+            i += 1
+            continue
+        if cur and _is_wrapped(cur, line, wide):
+            cur = cur.rstrip() + " " + line.strip()
+        else:
+            if cur:
+                paras.append(cur)
+            cur = line.strip() if not line.startswith("#") else line
+        i += 1
+    if cur:
+        paras.append(cur)
+    while pending is not None:
+        note_at_para.setdefault(len(paras), []).append((pending[0], pending[1]))
+        pending = next(note_iter, None)
+
+    cleaned = ""
+    footnotes: list[Footnote] = []
+    for p_idx, para in enumerate(paras + [""]):
+        if para:
+            para = re.sub(r"[ \t]+", " ", para)
+            cleaned += ("\n\n" if cleaned else "") + para
+        for n, note in note_at_para.get(p_idx, []):
+            cleaned, pos = _remove_marker(cleaned, n, len(cleaned))
+            footnotes.append(Footnote(n, re.sub(r"\s+", " ", note).strip(), pos))
+    return CleanText(cleaned, footnotes)

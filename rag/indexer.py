@@ -1,0 +1,187 @@
+"""Ingestion: load -> clean -> chunk -> embed (only what changed) -> save atomically.
+
+Unchanged files (same SHA-256) keep their chunks and vectors; any chunk whose embedded text was seen
+before reuses its vector, so re-indexing never embeds the same text twice. A different embedder or
+chunker configuration triggers a full rebuild, announced in the log.
+
+Example: ``index_paths(["data/reports"], Settings.from_env())`` -> ``IndexReport(added=[...], ...)``
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import CHUNKER_VERSION, chunk_document
+from .config import Settings
+from .embed import get_embedder
+from .loaders import LoadError, load_documents
+from .store import IndexStore, StoredIndex
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    embedded: int = 0  # chunks actually sent to the embedder
+    chunks: int = 0  # chunks in the index afterwards
+    rebuilt_reason: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt_reason)
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def config_signature(settings: Settings, embedder_id: str) -> dict:
+    return {"embedder": settings.embedder, "embedder_id": embedder_id, "chunker_version": CHUNKER_VERSION,
+            "chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+
+
+def _mismatch(old: StoredIndex | None, settings: Settings) -> str:
+    """Why the stored index cannot be extended with the current settings ('' when it can)."""
+    if old is None:
+        return ""
+    m = old.manifest
+    for key, new in (("embedder", settings.embedder), ("chunker_version", CHUNKER_VERSION),
+                     ("chunk_size", settings.chunk_size), ("chunk_overlap", settings.chunk_overlap)):
+        if m.get(key) != new:
+            return f"{key} changed ({m.get(key)!r} -> {new!r})"
+    return ""
+
+
+def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = False, remove: list[str] = (),
+                progress: bool = True) -> IndexReport:
+    """Add or update the given files/directories in the index (see module docstring)."""
+    report = IndexReport()
+    store = IndexStore(settings.index_dir)
+    t0 = time.perf_counter()
+    with store.lock():
+        old = store.load()
+        reason = "requested" if rebuild and old is not None else _mismatch(old, settings)
+        docs_meta: dict[str, dict] = dict(old.docs) if old else {}
+        keep: dict[str, list[int]] = {}
+        if old is not None:
+            for i, c in enumerate(old.chunks):
+                keep.setdefault(c.doc, []).append(i)
+        vector_cache: dict[str, np.ndarray] = {}
+        if old is not None and not reason:
+            vector_cache = {h: old.vectors[i] for i, h in enumerate(old.hashes)}
+
+        for doc in remove:
+            if doc not in docs_meta:
+                report.errors.append(LoadError("not_found", doc, f"Document '{doc}' is not in the index."))
+                continue
+            docs_meta.pop(doc)
+            keep.pop(doc, None)
+            report.removed.append(doc)
+
+        # A rebuild re-reads every source the index knew about, plus the requested paths.
+        sources = [Path(p) for p in paths]
+        if reason:
+            report.rebuilt_reason = reason
+            log.warning("Rebuilding the whole index: %s", reason)
+            known = [Path(m["source"]) for d, m in docs_meta.items() if m.get("source") and d not in remove]
+            sources += [p for p in known if p.exists() and p not in sources]
+            keep = {}
+        files, errors = _expand(sources)
+        report.errors += errors
+        documents, load_errors = load_documents([f for f, _ in files if _ is None]) if files else ([], [])
+        report.errors += load_errors
+        hashes = {str(f): h for f, h in files}
+        t_load = time.perf_counter()
+
+        new_chunks: dict[str, list[Chunk]] = {}
+        for d in documents:
+            h = hashes.get(d.source_path) or file_hash(Path(d.source_path))
+            prev = docs_meta.get(d.doc)
+            if prev and prev.get("hash") == h and d.doc in keep and not reason:
+                report.unchanged.append(d.doc)
+                continue
+            chunks, info = chunk_document(d, settings.chunk_size, settings.chunk_overlap)
+            if not chunks:
+                report.errors.append(LoadError("empty", d.source_path, f"File '{d.doc}' has no text left after cleaning."))
+                continue
+            new_chunks[d.doc] = chunks
+            (report.updated if d.doc in docs_meta and not reason else report.added).append(d.doc)
+            docs_meta[d.doc] = {"hash": h, "title": info.title, "date": info.date, "header": info.header,
+                                "source": str(Path(d.source_path).resolve()), "kind": d.kind,
+                                "n_chunks": len(chunks)}
+        t_chunk = time.perf_counter()
+
+        if not report.changed:
+            report.chunks = len(old.chunks) if old else 0
+            report.seconds = {"load": t_load - t0, "chunk": t_chunk - t_load, "embed": 0.0, "save": 0.0}
+            return report
+
+        embedder = get_embedder(settings.embedder)
+        final_chunks: list[Chunk] = []
+        final_hashes: list[str] = []
+        rows: list[np.ndarray | None] = []
+        for doc, idxs in keep.items():
+            if doc in new_chunks or doc not in docs_meta:
+                continue
+            for i in idxs:
+                final_chunks.append(old.chunks[i])
+                final_hashes.append(old.hashes[i])
+                rows.append(old.vectors[i])
+        to_embed: list[int] = []
+        for doc, chunks in new_chunks.items():
+            for c in chunks:
+                h = text_hash(c.embed_text())
+                final_chunks.append(c)
+                final_hashes.append(h)
+                cached = vector_cache.get(h)
+                rows.append(cached)
+                if cached is None:
+                    to_embed.append(len(rows) - 1)
+        t_embed0 = time.perf_counter()
+        _embed_into(rows, to_embed, [final_chunks[i].embed_text() for i in to_embed], embedder, progress)
+        report.embedded = len(to_embed)
+        t_embed = time.perf_counter()
+        vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+        manifest = {**config_signature(settings, embedder.id), "dim": embedder.dim, "docs": docs_meta}
+        store.save(manifest, final_chunks, vectors, final_hashes)
+        report.chunks = len(final_chunks)
+        report.seconds = {"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_embed0,
+                          "save": time.perf_counter() - t_embed}
+    return report
+
+
+def _expand(paths: list[Path]) -> tuple[list[tuple[Path, None]], list[LoadError]]:
+    """Existing paths pass through (directories are expanded by the loader); missing ones are errors."""
+    files, errors = [], []
+    for p in paths:
+        if not p.exists():
+            errors.append(LoadError("not_found", p, f"File or directory '{p}' was not found."))
+        else:
+            files.append((p, None))
+    return files, errors
+
+
+def _embed_into(rows: list, positions: list[int], texts: list[str], embedder, progress: bool, batch: int = 16) -> None:
+    from tqdm import tqdm
+    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=not progress or not texts) as bar:
+        for s in range(0, len(texts), batch):
+            vecs = embedder.embed_passages(texts[s:s + batch])
+            for j, v in enumerate(vecs):
+                rows[positions[s + j]] = v
+            bar.update(len(vecs))

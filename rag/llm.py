@@ -1,0 +1,122 @@
+"""LLM backends behind one small interface: ``stream(messages) -> Iterator[str]``.
+
+``llama-cpp`` runs a GGUF in process (GPU offload when llama.cpp was built with one); ``openai`` talks to
+any OpenAI-compatible server (llama.cpp's server, vLLM, Ollama) for deployments that outgrow a laptop.
+
+Example: ``"".join(get_llm(settings).stream([{"role": "user", "content": "Xin chào"}]))``
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Protocol
+
+from .config import Settings
+from .models import ModelError, resolve_llm_path
+
+log = logging.getLogger(__name__)
+
+
+class LLM(Protocol):
+    id: str
+
+    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None) -> Iterator[str]: ...
+
+
+def default_threads() -> int:
+    """Physical cores are what llama.cpp scales with; hyperthreads only add contention."""
+    n = os.cpu_count() or 2
+    return n if n <= 4 else n // 2
+
+
+class LlamaCppLLM:
+    """In-process llama-cpp-python; keep one resident (loading costs seconds, the KV prefix is reused)."""
+
+    def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = -1,
+                 model_id: str | None = None):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelError("llama-cpp-python is not installed: run `make setup` (it compiles once).") from None
+        t = time.perf_counter()
+        try:
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or default_threads(),
+                              n_gpu_layers=n_gpu_layers, verbose=False)
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"Cannot load the LLM from {model_path} ({e}); check RAG_LLM_MODEL.") from None
+        self.load_seconds = time.perf_counter() - t
+        self.id = model_id or os.path.basename(str(model_path))
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+        out = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
+                                               stop=stop or [], stream=True)
+        for part in out:
+            delta = part["choices"][0].get("delta", {}).get("content")
+            if delta:
+                yield delta
+
+    def tokenize_len(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+class OpenAIServerLLM:
+    """Chat completions over HTTP (server-sent events); the server is the one you point RAG_LLM_URL at."""
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 300.0):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+        self.id = f"openai:{model}@{self.base_url}"
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+        body = json.dumps({"model": self.model, "messages": messages, "max_tokens": max_tokens,
+                           "temperature": temperature, "stop": stop or None, "stream": True}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers)
+        try:
+            resp = urllib.request.urlopen(req, timeout=self.timeout)
+        except (urllib.error.URLError, OSError) as e:
+            raise ModelError(f"LLM server at {self.base_url} is unreachable ({e}); start it or fix RAG_LLM_URL.") from None
+        with resp:
+            for raw in resp:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
+                except (ValueError, KeyError, IndexError):
+                    continue
+                if delta:
+                    yield delta
+
+
+_CACHE: dict[tuple, LLM] = {}
+
+
+def get_llm(settings: Settings, progress: bool = True) -> LLM:
+    """The configured backend, kept resident per (backend, model)."""
+    key = (settings.llm_backend, settings.llm_model, settings.llm_url)
+    if key not in _CACHE:
+        if settings.llm_backend == "openai":
+            _CACHE[key] = OpenAIServerLLM(settings.llm_url, settings.llm_model, settings.llm_api_key)
+        elif settings.llm_backend == "llama-cpp":
+            path = resolve_llm_path(settings.llm_model, settings.cache_dir, progress=progress)
+            log.info("Loading LLM %s ...", path.name)
+            _CACHE[key] = LlamaCppLLM(str(path), settings.n_ctx, settings.n_threads, settings.n_gpu_layers,
+                                      model_id=settings.llm_model if not settings.llm_model.endswith(".gguf")
+                                      else path.name)
+        else:
+            raise ModelError(f"Unknown RAG_LLM_BACKEND '{settings.llm_backend}': use llama-cpp or openai.")
+    return _CACHE[key]

@@ -1,0 +1,205 @@
+"""Hybrid retrieval, staged: candidates (dense FAISS + BM25 accented + BM25 folded) -> reciprocal-rank
+fusion -> report-metadata prior -> final k. A reranker can slot in after fusion behind the same API.
+
+Example: ``Retriever.load(Settings.from_env()).search("ty le ho ngheo nam 2021", k=5)[0].doc``
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import faiss
+import numpy as np
+
+from .config import Settings
+from .embed import Embedder, get_embedder
+from .lexical import LexicalIndex
+from .store import IndexError_, IndexStore, StoredIndex
+from .text import fold, has_diacritics
+from .types import Chunk, Hit
+
+# Two-way abbreviation table for the reports' common acronyms (matched on folded text).
+ABBREVIATIONS = {
+    "UBND": "Ủy ban nhân dân", "HĐND": "Hội đồng nhân dân", "KT-XH": "kinh tế - xã hội",
+    "GRDP": "tổng sản phẩm trên địa bàn", "NTM": "nông thôn mới", "OCOP": "mỗi xã một sản phẩm",
+    "MTQG": "mục tiêu quốc gia", "XNK": "xuất nhập khẩu", "NSNN": "ngân sách nhà nước",
+    "XDCB": "xây dựng cơ bản", "GPMB": "giải phóng mặt bằng", "TTHC": "thủ tục hành chính",
+    "CCHC": "cải cách hành chính", "BHYT": "bảo hiểm y tế", "BHXH": "bảo hiểm xã hội",
+    "DTTS": "dân tộc thiểu số", "ĐTC": "đầu tư công", "KH": "kế hoạch", "TP": "thành phố",
+    "DN": "doanh nghiệp", "HTX": "hợp tác xã", "CN": "công nghiệp", "PCI": "năng lực cạnh tranh cấp tỉnh",
+    "THPT": "trung học phổ thông", "KCN": "khu công nghiệp", "ATGT": "an toàn giao thông",
+}
+_ABBR_FOLDED = [(fold(a), fold(e), a, e) for a, e in ABBREVIATIONS.items()]
+
+# Facets of a question that pick a report: years, reporting periods and administrative level.
+_FACETS = [
+    ("year", re.compile(r"\b((?:19|20)\d{2})\b")),
+    ("months", re.compile(r"\b(\d{1,2}) thang (?:dau|cuoi)")),
+    ("month", re.compile(r"\bthang (\d{1,2})\s*(?:/|nam)\s*(?:19|20)\d{2}")),
+    ("period", re.compile(r"\b(5 nam|giai doan|nhiem ky)\b")),
+    ("level", re.compile(r"\b(thanh pho|tp)\b")),
+]
+
+
+def expand_query(query: str) -> str:
+    """Append the expansion of each acronym present, and the acronym of each expansion present."""
+    f = fold(query)
+    extra = []
+    for fa, fe, a, e in _ABBR_FOLDED:
+        if re.search(rf"(?<![\w-]){re.escape(fa)}(?![\w-])", f) and fe not in f:
+            extra.append(e)
+        elif fe in f and not re.search(rf"(?<![\w-]){re.escape(fa)}(?![\w-])", f):
+            extra.append(a)
+    return query + (" " + " ".join(extra) if extra else "")
+
+
+def query_facets(query: str) -> list[tuple[str, str]]:
+    f = fold(query)
+    return [(name, m.group(1)) for name, pat in _FACETS for m in pat.finditer(f)]
+
+
+def facet_match(facets: list[tuple[str, str]], header: str) -> float:
+    """Fraction of the question's facets that a report's title/header states (ranges count half)."""
+    if not facets:
+        return 0.0
+    h = fold(header)
+    score = 0.0
+    for name, value in facets:
+        if name == "year":
+            if re.search(rf"(?<![\d-]){value}(?![\d-])", h):
+                score += 1
+            elif re.search(rf"{value}\s*-\s*\d{{4}}|\d{{4}}\s*-\s*{value}", h):
+                score += 0.5
+        elif name == "months":
+            score += bool(re.search(rf"\b{value} thang", h))
+        elif name == "month":
+            score += bool(re.search(rf"thang {value}\b", h))
+        elif name == "period":
+            score += bool(re.search(rf"\b{value}\b", h))
+        elif name == "level":
+            score += bool(re.search(r"\bthanh pho\b", h))
+    return score / len(facets)
+
+
+class Retriever:
+    """Searches one loaded index; keep it resident (loading builds the BM25 fields and FAISS index)."""
+
+    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: Settings):
+        self.settings = settings
+        self.stored = stored
+        self.chunks: list[Chunk] = stored.chunks
+        self.embedder = embedder
+        if stored.manifest.get("embedder_id") != embedder.id:
+            raise IndexError_(f"The index was built with embedder '{stored.manifest.get('embedder_id')}' but "
+                              f"'{embedder.id}' is configured: run `python -m rag index --rebuild`.")
+        self.dense = faiss.IndexFlatIP(stored.vectors.shape[1])
+        if len(self.chunks):
+            self.dense.add(stored.vectors)
+        self.lexical = LexicalIndex([c.embed_text() for c in self.chunks])
+        docs = stored.docs
+        self.doc_header = {d: " ".join([m.get("title", ""), m.get("date", ""), m.get("header", "")])
+                           for d, m in docs.items()}
+        # weights chosen on the dev set (eval/RESULTS.md)
+        self.weights = {"dense": 1.0, "lex": 1.0, "lex_folded": 1.0}
+        self.doc_prior = 0.5
+        self.section_prior = 1.0
+        self.fusion = "convex"
+        self.alpha = 0.85  # weight of lexical evidence in the convex fusion
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> "Retriever":
+        settings = settings or Settings.from_env()
+        stored = IndexStore(settings.index_dir).load()
+        if stored is None:
+            raise IndexError_(f"No index in {settings.index_dir}: run `python -m rag index` first.")
+        return cls(stored, get_embedder(settings.embedder), settings)
+
+    def _dense(self, query: str, n: int) -> tuple[list[int], list[float]]:
+        q = self.embedder.embed_query(query).reshape(1, -1).astype(np.float32)
+        self._last_qvec = q[0]
+        faiss.omp_set_num_threads(1)  # one query: multi-threaded flat search is far slower
+        scores, ids = self.dense.search(q, min(n, len(self.chunks)))
+        return [int(i) for i in ids[0] if i >= 0], [float(s) for s in scores[0][: len(ids[0])]]
+
+    @staticmethod
+    def _top(scores: np.ndarray, n: int) -> list[int]:
+        n = min(n, len(scores))
+        idx = np.argpartition(-scores, n - 1)[:n] if n else np.array([], int)
+        idx = [int(i) for i in idx[np.argsort(-scores[idx], kind="stable")] if scores[i] > 0]
+        return idx
+
+    def _rrf(self, ranked: dict[str, list[int]]) -> dict[int, float]:
+        fused: dict[int, float] = {}
+        for name, ids in ranked.items():
+            w = self.weights[name]
+            for rank, i in enumerate(ids):
+                fused[i] = fused.get(i, 0.0) + w / (self.settings.rrf_k + rank + 1)
+        return fused
+
+    def _convex(self, ranked: dict[str, list[int]], raw: dict[str, dict[int, float]]) -> dict[int, float]:
+        """alpha * lexical + (1 - alpha) * dense, each min-max normalized over the candidate union."""
+        union = sorted({i for ids in ranked.values() for i in ids})
+        if not union:
+            return {}
+        parts = {}
+        for name in ranked:
+            vals = raw[name]
+            if name == "dense":  # score every candidate, not only dense's own top-n
+                vals = {i: float(self.stored.vectors[i] @ self._last_qvec) for i in union}
+            lo, hi = min(vals.values(), default=0.0), max(vals.values(), default=0.0)
+            parts[name] = {i: (vals.get(i, lo) - lo) / (hi - lo) if hi > lo else 0.0 for i in union}
+        lex_names = [n for n in parts if n != "dense"]
+        out = {}
+        for i in union:
+            lex = sum(self.weights[n] * parts[n][i] for n in lex_names) / max(sum(self.weights[n] for n in lex_names), 1e-9)
+            if "dense" in parts and lex_names:
+                out[i] = self.alpha * lex + (1 - self.alpha) * parts["dense"][i]
+            else:
+                out[i] = lex if lex_names else parts["dense"][i]
+        return out
+
+    def search(self, query: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Top-k passages. ``mode``: hybrid (default), dense or lexical; stage scores ride along on each Hit."""
+        k = k or self.settings.top_k
+        if not self.chunks or not query.strip():
+            return []
+        n = max(self.settings.candidates, k)
+        expanded = expand_query(query)
+        accented = has_diacritics(query)
+        timings = {}
+        ranked: dict[str, list[int]] = {}
+        raw: dict[str, dict[int, float]] = {}
+        if mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            ids, scores = self._dense(query, n)
+            ranked["dense"], raw["dense"] = ids, dict(zip(ids, scores))
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        if mode in ("hybrid", "lexical"):
+            t = time.perf_counter()
+            s_fold = self.lexical.scores(expanded, folded=True)
+            ranked["lex_folded"] = self._top(s_fold, n)
+            raw["lex_folded"] = {i: float(s_fold[i]) for i in ranked["lex_folded"]}
+            if accented:  # exact-diacritic matches rank above folded ones
+                s_acc = self.lexical.scores(expanded, folded=False)
+                ranked["lex"] = self._top(s_acc, n)
+                raw["lex"] = {i: float(s_acc[i]) for i in ranked["lex"]}
+            timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+
+        fused = self._rrf(ranked) if self.fusion == "rrf" else self._convex(ranked, raw)
+        facets = query_facets(query)
+        final: dict[int, float] = {}
+        for i, s in fused.items():
+            prior = 0.0
+            if facets:  # the report's header and the chunk's own section heading both count
+                c = self.chunks[i]
+                prior = self.doc_prior * facet_match(facets, self.doc_header.get(c.doc, "")) \
+                    + self.section_prior * facet_match(facets, c.section)
+            final[i] = s * (1.0 + prior)
+        order = sorted(final, key=lambda i: (-final[i], i))[:k]
+        hits = []
+        for i in order:
+            stages = {f"{name}_rank": ranked[name].index(i) + 1 for name in ranked if i in raw[name]}
+            stages.update({f"{name}_score": raw[name][i] for name in ranked if i in raw[name]})
+            stages["rrf"] = fused[i]
+            hits.append(Hit(chunk=self.chunks[i], score=final[i], stages=stages))
+        return hits

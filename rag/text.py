@@ -1,0 +1,127 @@
+"""Vietnamese text normalization shared by cleaning, indexing and querying.
+
+The index and the query must see exactly the same transformations, so they live in one place.
+
+Example: ``fold("Thủy điện Đồng Nai") == "thuy dien dong nai"`` and
+``canonical_tones("hoà thuỷ uỷ") == "hòa thủy ủy"``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining tone marks (the other combining marks are vowel shapes: breve, circumflex, horn).
+TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_VOWELS = set("aăâeêioôơuưy")
+_SHAPED = set("ăâêôơư")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _place_tone(base: str, tone: str) -> str:
+    """Put ``tone`` on the vowel the common modern convention uses ("hòa", "thủy", "quý", "ngoài")."""
+    low = base.lower()
+    start = 0
+    if len(low) > 2 and low[:2] in ("qu", "gi") and low[2] in _VOWELS:
+        start = 2
+    idx = [i for i in range(start, len(low)) if low[i] in _VOWELS]
+    if not idx:
+        idx = [i for i in range(len(low)) if low[i] in _VOWELS]
+        if not idx:
+            return unicodedata.normalize("NFC", base + tone)
+    # the first contiguous vowel run
+    run = [idx[0]]
+    for i in idx[1:]:
+        if i == run[-1] + 1:
+            run.append(i)
+        else:
+            break
+    shaped = [i for i in run if low[i] in _SHAPED]
+    if shaped:
+        pos = shaped[-1]
+    elif run[-1] < len(low) - 1:  # closed syllable: tone on the last vowel of the run
+        pos = run[-1]
+    elif len(run) >= 3:
+        pos = run[1]
+    else:
+        pos = run[0]
+    decomposed = unicodedata.normalize("NFD", base[pos])
+    return unicodedata.normalize("NFC", base[:pos] + decomposed + tone + base[pos + 1:])
+
+
+def _canon_word(m: re.Match) -> str:
+    word = m.group(0)
+    nfd = unicodedata.normalize("NFD", word)
+    tones = [c for c in nfd if c in TONES]
+    if len(tones) != 1:
+        return word
+    base = unicodedata.normalize("NFC", "".join(c for c in nfd if c not in TONES))
+    if not any(c in _VOWELS for c in base.lower()):
+        return word
+    return _place_tone(base, tones[0])
+
+
+def canonical_tones(text: str) -> str:
+    """NFC text with one tone-mark placement per syllable; the length in characters is unchanged."""
+    return _WORD.sub(_canon_word, unicodedata.normalize("NFC", text))
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip every diacritic (đ -> d): how accentless queries are matched."""
+    nfd = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
+    return unicodedata.normalize("NFC", "".join(c for c in nfd if not unicodedata.combining(c)))
+
+
+def has_diacritics(text: str) -> bool:
+    """True when the text carries any Vietnamese mark (the user typed with accents)."""
+    return fold(text) != text.lower()
+
+
+# Tokens: document codes ("1486/QĐ-TTg"), numbers kept whole ("1.028.633", "92,96", "26/4/2022"), words.
+_TOKEN = re.compile(
+    r"\d+(?:/\d+)*/[^\W_]+(?:-[^\W_]+)*"  # codes: 1486/QĐ-TTg, 12/2018/QĐ-TTg
+    r"|\d+(?:[.,/]\d+)*"  # numbers and dates
+    r"|[^\W\d_]+"  # words (syllables)
+)
+
+# Function words and question words carry no topic; dropping them keeps BM25 on what matters.
+STOPWORDS = set("""
+và của các những là được có cho với trong theo từ đến này đó thì mà để về như khi đã đang sẽ một
+bao nhiêu nào gì ra sao không hay hoặc là ai đâu tại vì bởi trên dưới so
+""".split())
+STOPWORDS_FOLDED = {fold(w) for w in STOPWORDS}
+
+
+def tokenize(text: str, folded: bool = False) -> list[str]:
+    """Syllable tokens with numbers and codes whole; ``folded`` strips diacritics first.
+
+    Example: ``tokenize("Tiêm 1.028.633 mũi")`` -> ``["tiêm", "1.028.633", "mũi"]``
+    """
+    text = canonical_tones(text).lower()
+    if folded:
+        text = fold(text)
+    stop = STOPWORDS_FOLDED if folded else STOPWORDS
+    return [t for t in _TOKEN.findall(text) if t not in stop]
+
+
+def with_bigrams(tokens: list[str]) -> list[str]:
+    """Unigrams plus adjacent bigrams: Vietnamese words are mostly two syllables ("ngân sách")."""
+    return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+
+
+def normalize_number(token: str) -> str:
+    """Vietnamese number to a canonical form: "1.028.633" -> "1028633", "92,96" -> "92.96"."""
+    t = token.strip().rstrip("%").strip()
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", t):
+        t = t.replace(".", "")
+    t = t.replace(",", ".")
+    if re.fullmatch(r"\d+\.\d+", t):
+        t = t.rstrip("0").rstrip(".") if "." in t else t
+    return t.lstrip("0") or "0" if re.fullmatch(r"\d+", t) else t
+
+
+_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*")
+
+
+def numbers_in(text: str) -> set[str]:
+    """All numbers in a text, normalized (dates and codes contribute their parts)."""
+    return {normalize_number(m.group(0).rstrip(".,")) for m in _NUMBER.finditer(text)}

@@ -1,0 +1,256 @@
+"""Vietnamese UI strings and the pure HTML/Markdown rendering used by ``app.py`` (no Gradio import).
+
+Everything the web UI shows is built here, so it can be unit-tested without a browser.
+
+Example: ``load_error_message("unsupported", "a.xlsx")`` ->
+``"Tệp «a.xlsx» có định dạng không được hỗ trợ (chỉ nhận .pdf, .docx, .txt, .md)."``
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+
+APP_TITLE = "Trợ lý Báo cáo"
+APP_SUBTITLE = ("Hỏi đáp về các báo cáo của cơ quan nhà nước. Mỗi câu trả lời kèm nguồn trích dẫn [1], [2]… "
+                "— bấm vào số để xem đoạn văn gốc.")
+
+TAB_CHAT = "Hỏi đáp"
+TAB_DOCS = "Tài liệu"
+SETTINGS = "Cài đặt"
+
+INPUT_LABEL = "Câu hỏi"
+INPUT_PLACEHOLDER = "Nhập câu hỏi về các báo cáo rồi nhấn Enter…"
+SEND = "Gửi"
+NEW_CHAT = "Cuộc trò chuyện mới"
+CHAT_LABEL = "Hội thoại"
+CHAT_PLACEHOLDER = ("<div class='chat-empty'><b>Xin chào!</b><br>Hãy đặt câu hỏi về các báo cáo, "
+                    "hoặc chọn một câu hỏi mẫu bên dưới.</div>")
+EXAMPLES = [
+    "Thu ngân sách trên địa bàn tỉnh năm 2021 ước đạt bao nhiêu?",
+    "ty le ho ngheo nam 2021",
+    "6 tháng đầu năm 2023, GRDP tăng bao nhiêu?",
+]
+TOPK_LABEL = "Số đoạn văn đưa cho mô hình (top-k)"
+TOPK_INFO = "Nhiều đoạn hơn: đủ ngữ cảnh hơn nhưng trả lời chậm hơn."
+
+SOURCES_TITLE = "Nguồn trích dẫn"
+SOURCES_EMPTY = "<p class='muted'>Nguồn của câu trả lời sẽ hiện ở đây.</p>"
+UNCITED_SUMMARY = "Các đoạn đã truy xuất nhưng không được trích dẫn ({n})"
+NO_UNCITED = "Không có đoạn nào khác."
+EARLIER_TURN = "Câu hỏi trước: {q}"
+
+SEARCHING = "⏳ Đang tìm trong các báo cáo…"
+WRITING = "⏳ Đã tìm thấy {n} đoạn liên quan, đang soạn câu trả lời…"
+ABSTAIN_DEFAULT = "Không tìm thấy thông tin này trong các báo cáo hiện có."
+ABSTAIN_HINT = ("Hãy thử diễn đạt lại câu hỏi, nêu rõ năm hoặc kỳ báo cáo, hoặc tải thêm báo cáo ở thẻ "
+                "«Tài liệu».")
+EMPTY_QUESTION = "Vui lòng nhập câu hỏi."
+QUESTION_TOO_LONG = "Câu hỏi quá dài (tối đa {n} ký tự). Vui lòng rút gọn."
+CHAT_ERROR = ("Đã xảy ra lỗi khi xử lý câu hỏi, vui lòng thử lại. Nếu lỗi lặp lại, hãy báo cho quản trị viên "
+              "(chi tiết đã được ghi vào nhật ký máy chủ).")
+
+# Documents tab
+DOCS_INTRO = ("Danh sách báo cáo đang được dùng để trả lời. Có thể tải thêm báo cáo (.pdf, .docx, .txt, .md; "
+              "tối đa {mb} MB mỗi tệp), xoá báo cáo hoặc làm mới chỉ mục.")
+DOCS_HEADERS = ["Tên tệp", "Tiêu đề", "Ngày", "Số đoạn", "Nguồn"]
+DOCS_SOURCE_UPLOAD = "Tải lên"
+DOCS_SOURCE_REPORTS = "Thư mục báo cáo"
+DOCS_SUMMARY = "Chỉ mục có {docs} báo cáo, {chunks} đoạn văn."
+UPLOAD_LABEL = "Chọn tệp để tải lên…"
+UPLOAD_HELP = ("**Thêm báo cáo:** chọn một hoặc nhiều tệp .pdf, .docx, .txt, .md (tối đa {mb} MB mỗi tệp); "
+               "tệp được đưa vào chỉ mục ngay sau khi tải lên.")
+NOTICE_TITLE = "Lưu ý"
+UPLOAD_WORKING = "Đang xử lý «{name}»…"
+UPLOAD_ADDED = "Đã thêm «{name}» vào kho báo cáo ({n} đoạn văn)."
+UPLOAD_UPDATED = "Đã cập nhật «{name}» ({n} đoạn văn)."
+UPLOAD_UNCHANGED = "«{name}» đã có trong kho báo cáo, không có gì thay đổi."
+REMOVE_LABEL = "Chọn báo cáo cần xoá"
+REMOVE_BUTTON = "Xoá báo cáo"
+REMOVE_NONE = "Vui lòng chọn một báo cáo để xoá."
+REMOVED = "Đã xoá «{name}» khỏi kho báo cáo."
+REMOVED_REPORTS_NOTE = (" Tệp gốc vẫn nằm trong thư mục báo cáo nên sẽ được nạp lại khi bấm «Làm mới chỉ mục».")
+REINDEX_BUTTON = "Làm mới chỉ mục"
+REINDEX_WORKING = "Đang làm mới chỉ mục…"
+REINDEX_DONE = ("Đã làm mới chỉ mục: thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}, xoá {removed} "
+                "báo cáo; tổng {chunks} đoạn văn.")
+INDEX_ERROR = ("Không cập nhật được chỉ mục do lỗi hệ thống; vui lòng thử lại hoặc báo cho quản trị viên "
+               "(chi tiết đã được ghi vào nhật ký máy chủ).")
+NO_FILES = "Chưa có tệp nào được chọn."
+
+MODEL_INFO = ("**Mô hình ngôn ngữ:** `{llm}`  \n**Mô hình nhúng (embedding):** `{embedder}`  \n"
+              "**Thư mục chỉ mục:** `{index_dir}`")
+
+SUPPORTED = (".pdf", ".docx", ".txt", ".md")
+
+LOAD_ERRORS = {
+    "unsupported": "Tệp «{name}» có định dạng không được hỗ trợ (chỉ nhận .pdf, .docx, .txt, .md).",
+    "too_large": "Tệp «{name}» quá lớn ({size}); giới hạn là {limit} MB mỗi tệp.",
+    "empty": "Tệp «{name}» không có nội dung văn bản để đọc (tệp trống, hoặc PDF chỉ có ảnh quét).",
+    "encrypted": "Tệp «{name}» được đặt mật khẩu; vui lòng gỡ mật khẩu rồi tải lên lại.",
+    "corrupt": "Tệp «{name}» bị hỏng hoặc không đọc được; vui lòng kiểm tra lại tệp.",
+    "not_found": "Không tìm thấy tệp hoặc báo cáo «{name}».",
+}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text if text is not None else ""), quote=True)
+
+
+def vn_number(x: float, digits: int = 1) -> str:
+    """Vietnamese decimal comma: 1.25 -> '1,3' (digits=1)."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def format_size(n_bytes: int) -> str:
+    return f"{vn_number(n_bytes / 2**20)} MB"
+
+
+def load_error_message(reason: str, name: str, size: int | None = None, limit_mb: int | None = None) -> str:
+    template = LOAD_ERRORS.get(reason, LOAD_ERRORS["corrupt"])
+    return template.format(name=name, size=format_size(size or 0), limit=limit_mb or "?")
+
+
+def timing_line(timings: dict) -> str:
+    parts = []
+    if "retrieval_s" in timings:
+        parts.append(f"truy xuất {vn_number(timings['retrieval_s'], 2)} s")
+    if timings.get("ttft_s"):
+        parts.append(f"token đầu {vn_number(timings['ttft_s'])} s")
+    if "total_s" in timings:
+        parts.append(f"tổng {vn_number(timings['total_s'])} s")
+    return "Thời gian: " + " · ".join(parts) if parts else ""
+
+
+# -- file names -----------------------------------------------------------------------------------
+def slugify(text: str, max_len: int = 60) -> str:
+    """ASCII slug of a file stem: 'Báo cáo KT-XH 2024' -> 'bao-cao-kt-xh-2024' (never empty)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return text[:max_len].strip("-") or "tai-lieu"
+
+
+def safe_upload_name(original_name: str, content: bytes) -> str:
+    """A name safe to write under the uploads folder: slug of the original stem + short content hash."""
+    base = original_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix.lower()
+    digest = hashlib.sha256(content).hexdigest()[:8]
+    return f"{slugify(stem)}-{digest}" + (f".{suffix}" if suffix else "")
+
+
+# -- answers --------------------------------------------------------------------------------------
+def anchor_id(turn: int, n: int) -> str:
+    return f"nguon-{turn}-{n}"
+
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def answer_markdown(text: str, turn: int, cited: set[int]) -> str:
+    """Escape the model's text (Markdown is kept) and turn cited [n] markers into links to the sources."""
+    body = esc(text).replace("\n", "  \n")
+
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in cited:
+            return m.group(0)
+        return f'<a class="cite" href="#{anchor_id(turn, n)}" title="Xem nguồn [{n}]">[{n}]</a>'
+
+    return _MARKER.sub(link, body)
+
+
+def streaming_markdown(text: str) -> str:
+    return esc(text).replace("\n", "  \n") + " ▌"
+
+
+def render_turn_message(turn: dict) -> str:
+    """The assistant message shown in the chat for a finished turn."""
+    kind = turn["kind"]
+    if kind == "error":
+        return f'<div class="msg-error"><strong>Lỗi:</strong> {esc(turn["text"])}</div>'
+    if kind == "notice":
+        return f'<div class="msg-notice">{esc(turn["text"])}</div>'
+    timing = timing_line(turn.get("timings") or {})
+    timing_html = f'\n\n<div class="timing">{esc(timing)}</div>' if timing else ""
+    if kind == "abstain":
+        return (f'<div class="abstain"><strong>{esc(turn["text"] or ABSTAIN_DEFAULT)}</strong><br>'
+                f'<span>{esc(ABSTAIN_HINT)}</span></div>' + timing_html)
+    cited = {c["n"] for c in turn.get("citations", [])}
+    return answer_markdown(turn["text"], turn["id"], cited) + timing_html
+
+
+_SUP = re.compile(r"&lt;sup&gt;(\w{1,4})&lt;/sup&gt;")
+
+
+def passage_html(text: str) -> str:
+    """Escape a passage; the cleaner's footnote markers (<sup>n</sup>) are shown as superscripts."""
+    return _SUP.sub(r"<sup>\1</sup>", esc(text))
+
+
+def _highlight(text: str, span) -> str:
+    """The passage with the supporting sentence ``span`` marked; surrounding blank lines trimmed."""
+    lead = len(text) - len(text.lstrip())
+    body = text.strip()
+    if span and 0 <= span[0] < span[1] <= len(text):
+        a, b = max(0, span[0] - lead), min(len(body), span[1] - lead)
+        if a < b:
+            return f"{passage_html(body[:a])}<mark>{passage_html(body[a:b])}</mark>{passage_html(body[b:])}"
+    return passage_html(body)
+
+
+def _meta_line(title: str, date: str, section: str, page, doc: str) -> str:
+    bits = [f'<span class="src-title">{esc(title or doc)}</span>']
+    if date:
+        bits.append(f'<span class="src-date">{esc(date)}</span>')
+    if page:
+        bits.append(f"trang {esc(page)}")
+    meta = " · ".join(bits)
+    sec = f'<div class="src-section">Mục: {esc(section)}</div>' if section else ""
+    return f'<div class="src-meta">{meta}</div>{sec}<div class="src-doc">Tệp: {esc(doc)}</div>'
+
+
+def render_sources_for_turn(turn: dict) -> str:
+    tid = turn["id"]
+    out = [f'<div class="turn-q">Câu hỏi: {esc(turn["question"])}</div>']
+    cits = turn.get("citations") or []
+    if turn["kind"] == "abstain":
+        out.append(f'<p class="muted">{esc(ABSTAIN_DEFAULT)}</p>')
+    for c in cits:
+        out.append(
+            f'<div class="src" id="{anchor_id(tid, c["n"])}"><div class="src-n">[{c["n"]}]</div>'
+            f'<div class="src-body">{_meta_line(c.get("title", ""), c.get("date", ""), c.get("section", ""), c.get("page"), c["doc"])}'
+            f'<blockquote class="src-text">{_highlight(c.get("text", ""), c.get("span"))}</blockquote></div></div>')
+    uncited = turn.get("uncited") or []
+    if turn["kind"] in ("answer", "abstain"):
+        items = "".join(
+            f'<div class="src src-uncited">{_meta_line(h.get("title", ""), h.get("date", ""), h.get("section", ""), h.get("page"), h["doc"])}'
+            f'<blockquote class="src-text">{passage_html(h.get("text", "").strip())}</blockquote></div>' for h in uncited
+        ) or f'<p class="muted">{NO_UNCITED}</p>'
+        out.append(f'<details class="uncited"><summary>{UNCITED_SUMMARY.format(n=len(uncited))}</summary>{items}</details>')
+    return "".join(out)
+
+
+def render_sources(turns: list[dict]) -> str:
+    """Sources panel: the newest turn open, earlier turns collapsed (citation links open them)."""
+    shown = [t for t in turns if t["kind"] in ("answer", "abstain")]
+    if not shown:
+        return f'<div class="sources">{SOURCES_EMPTY}</div>'
+    latest, earlier = shown[-1], shown[:-1]
+    parts = [f'<section class="turn latest" id="turn-{latest["id"]}">{render_sources_for_turn(latest)}</section>']
+    for t in reversed(earlier):
+        q = t["question"] if len(t["question"]) <= 80 else t["question"][:77] + "…"
+        parts.append(f'<details class="turn earlier" id="turn-{t["id"]}"><summary>{esc(EARLIER_TURN.format(q=q))}'
+                     f'</summary>{render_sources_for_turn(t)}</details>')
+    return '<div class="sources">' + "".join(parts) + "</div>"
+
+
+def status_html(ok: list[str], errors: list[str], info: list[str] = ()) -> str:
+    rows = [f'<li class="ok">✓ {esc(m)}</li>' for m in ok]
+    rows += [f'<li class="info">• {esc(m)}</li>' for m in info]
+    rows += [f'<li class="err">✗ {esc(m)}</li>' for m in errors]
+    return f'<ul class="status">{"".join(rows)}</ul>' if rows else ""

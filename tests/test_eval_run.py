@@ -1,0 +1,210 @@
+"""Plumbing tests for eval.run / eval.report with fake systems: no model is loaded, nothing is slow."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from eval import run as eval_run
+from eval.dataset import DatasetError, load_dataset
+from eval.report import build_report, percentile, render_markdown
+from rag.types import Answer, Chunk, Citation, Hit
+
+QUOTE_A = "Tổng sản phẩm (GRDP) trên địa bàn ước tăng 4,1%, thấp hơn 3,9 điểm phần trăm so với kế hoạch"
+QUOTE_B = "kim ngạch xuất nhập khẩu qua địa bàn quản lý đạt 600 triệu USD, giảm 3,3% so với năm 2020"
+FILLER = "Công tác cải cách hành chính tiếp tục được quan tâm chỉ đạo thực hiện trên địa bàn tỉnh."
+
+ITEMS = [
+    {"id": "q1", "question": "GRDP năm 2021 tăng bao nhiêu?", "answer": "4,1%", "must_include": ["4,1%", "3,9"],
+     "doc": "ktxh-2021.txt", "quote": QUOTE_A, "type": "number", "difficulty": "easy", "no_diacritics": False,
+     "other_docs": []},
+    {"id": "q2", "question": "kim ngach xuat nhap khau nam 2021?", "answer": "600 triệu USD",
+     "must_include": ["600 triệu USD"], "doc": "ktxh-2021.txt", "quote": QUOTE_B, "type": "number",
+     "difficulty": "hard", "no_diacritics": True, "other_docs": []},
+    {"id": "u1", "question": "Bí thư Tỉnh ủy là ai?", "answer": "", "must_include": [], "doc": None,
+     "quote": None, "type": "unanswerable", "difficulty": "medium", "no_diacritics": False},
+]
+
+
+def _hit(doc: str, text: str, score: float, section: str = "I. KINH TẾ") -> Hit:
+    return Hit(chunk=Chunk(doc=doc, text=text, heading_path=[section]), score=score)
+
+
+class FakeAssistantForPlumbing:
+    """Stands in for rag.assistant.Assistant: fixed answers keyed by question, no model."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def ask(self, question: str) -> Answer:
+        self.asked.append(question)
+        timings = {"retrieval_s": 0.01, "ttft_s": 0.2, "total_s": 1.0 + len(self.asked)}
+        models = {"llm": "fake-llm", "embedder": "fake-embedder"}
+        if question == ITEMS[0]["question"]:  # right at rank 1, correct, cited
+            hits = [_hit("ktxh-2021.txt", f"{FILLER} {QUOTE_A}.", 0.9), _hit("other.txt", FILLER, 0.5)]
+            cites = [Citation(n=1, doc="ktxh-2021.txt", title="", section="I", text=hits[0].text)]
+            return Answer(question, "GRDP ước tăng 4,1%, thấp hơn 3,9 điểm % so với KH [1].", False, cites,
+                          hits, timings, models)
+        if question == ITEMS[1]["question"]:  # gold at rank 2, but the answer falsely refuses
+            hits = [_hit("other.txt", FILLER, 0.8), _hit("ktxh-2021.txt", QUOTE_B, 0.7)]
+            return Answer(question, "Không tìm thấy thông tin này trong các báo cáo hiện có.", True, [],
+                          hits, timings, models)
+        hits = [_hit("other.txt", FILLER, 0.3)]  # unanswerable: hallucinates an answer
+        return Answer(question, "Bí thư là ông Nguyễn Văn A [1].", False, [], hits, timings, models)
+
+
+class FakeRetrieverForPlumbing:
+    """Stands in for rag.retrieve.Retriever: 'dense' finds both gold passages, 'lexical' finds none."""
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        gold = {ITEMS[0]["question"]: QUOTE_A, ITEMS[1]["question"]: QUOTE_B}.get(query)
+        hits = [_hit("other.txt", FILLER, 0.5)] * 3
+        if mode == "dense" and gold:
+            hits.insert(0, _hit("ktxh-2021.txt", gold, 0.9))
+        return hits[:k]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    path = tmp_path / "mini.jsonl"
+    path.write_text("\n".join(json.dumps(it, ensure_ascii=False) for it in ITEMS) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def no_rag(monkeypatch):
+    """Route every rag touch-point to fakes and fail loudly if real loading is attempted."""
+    monkeypatch.setattr(eval_run, "_make_settings", lambda llm: {"llm_model": llm})
+
+    def boom(settings):
+        raise AssertionError("a real model would be loaded")
+    monkeypatch.setattr(eval_run, "_load_assistant", boom)
+    monkeypatch.setattr(eval_run, "_load_retriever", boom)
+    return monkeypatch
+
+
+def test_assistant_run_writes_predictions_and_report(dataset, tmp_path, no_rag):
+    fake = FakeAssistantForPlumbing()
+    no_rag.setattr(eval_run, "_load_assistant", lambda settings: fake)
+    out = tmp_path / "out"
+    assert eval_run.main(["--dataset", str(dataset), "--out", str(out)]) == 0
+    assert fake.asked == [it["question"] for it in ITEMS]
+    assert "rag.assistant" not in sys.modules and "rag.retrieve" not in sys.modules
+
+    preds = {p["id"]: p for p in map(json.loads, (out / "predictions.jsonl").read_text("utf-8").splitlines())}
+    assert list(preds) == ["q1", "q2", "u1"]
+    assert preds["q1"]["correct"] is True and preds["q1"]["hit_rank"] == 1 and preds["q1"]["citation_hit"] is True
+    assert preds["q1"]["retrieved"][0] == {"doc": "ktxh-2021.txt", "section": "I. KINH TẾ",
+                                           "text": f"{FILLER} {QUOTE_A}.", "score": 0.9}
+    assert preds["q1"]["citations"][0]["n"] == 1 and preds["q1"]["ttft_s"] == 0.2
+    assert preds["q2"]["refused"] is True and preds["q2"]["correct"] is False and preds["q2"]["hit_rank"] == 2
+    assert preds["u1"]["refused"] is False and preds["u1"]["hit_rank"] is None
+
+    doc = json.loads((out / "report.json").read_text("utf-8"))
+    assert doc["meta"]["models"] == {"llm": "fake-llm", "embedder": "fake-embedder"}
+    assert doc["meta"]["cpu_count"] and doc["meta"]["n_items"] == 3
+    o = doc["runs"]["assistant"]["overall"]
+    assert (o["recall@1"], o["recall@3"], o["mrr@10"]) == (0.5, 1.0, 0.75)
+    assert (o["answer_accuracy"], o["false_refusal_rate"], o["citation_hit_rate"], o["refusal_rate"]) == \
+        (0.5, 0.5, 0.5, 0.0)
+    assert doc["runs"]["assistant"]["latency"]["p50_s"] == 3.0
+    md = (out / "report.md").read_text("utf-8")
+    for needle in ("# Evaluation report", "mini.jsonl", "fake-llm", "CPU cores", "Answer accuracy",
+                   "at most 2 passages were retrieved",
+                   "### By diacritics", "Unanswerable questions that got an answer", "u1"):
+        assert needle in md
+
+
+def test_retrieval_only_compares_modes(dataset, tmp_path, no_rag):
+    no_rag.setattr(eval_run, "_load_retriever", lambda settings: FakeRetrieverForPlumbing())
+    out = tmp_path / "ret"
+    argv = ["--dataset", str(dataset), "--out", str(out), "--retrieval-only", "--retrievers", "dense,lexical",
+            "--k", "3", "--limit", "2"]
+    assert eval_run.main(argv) == 0
+    lines = [json.loads(x) for x in (out / "predictions.jsonl").read_text("utf-8").splitlines()]
+    assert [(p["retriever"], p["id"]) for p in lines] == [("dense", "q1"), ("dense", "q2"),
+                                                           ("lexical", "q1"), ("lexical", "q2")]
+    assert all(p["answer"] is None and p["correct"] is None and len(p["retrieved"]) == 3 for p in lines)
+    runs = json.loads((out / "report.json").read_text("utf-8"))["runs"]
+    assert runs["dense"]["overall"]["recall@1"] == 1.0 and runs["lexical"]["overall"]["recall@3"] == 0.0
+    assert runs["dense"]["has_answers"] is False and runs["dense"]["overall"]["answer_accuracy"] is None
+    md = (out / "report.md").read_text("utf-8")
+    assert "## Side by side" in md and "| dense R@3 | lexical R@3 |" in md and "## Run: lexical" in md
+    assert "Answer accuracy" not in md
+
+
+def test_build_report_pure_with_fake_predictions():
+    preds = [
+        {"id": "q1", "answer": "tăng 4,1% và 3,9", "abstained": False, "latency_s": 2.0, "ttft_s": 0.5,
+         "citations": [], "retrieved": [{"doc": "x.txt", "text": FILLER}, {"doc": "ktxh-2021.txt", "text": QUOTE_A}]},
+        {"id": "q2", "answer": "", "abstained": False, "latency_s": None, "ttft_s": None, "citations": [],
+         "retrieved": [], "error": "RuntimeError: boom"},
+        {"id": "u1", "answer": "không có thông tin", "abstained": False, "latency_s": 4.0, "ttft_s": 1.5,
+         "citations": [], "retrieved": []},
+    ]
+    r = build_report(ITEMS, preds, k=10)
+    assert r["overall"]["errors"] == 1
+    assert r["overall"]["recall@1"] == 0.0 and r["overall"]["recall@3"] == 0.5 and r["overall"]["mrr@10"] == 0.25
+    assert r["overall"]["answer_accuracy"] == 0.5 and r["overall"]["refusal_rate"] == 1.0
+    assert r["by_diacritics"]["accentless"]["n"] == 1 and r["by_difficulty"]["easy"]["recall@3"] == 1.0
+    assert r["by_type"]["unanswerable"]["recall@1"] is None
+    assert r["by_doc"]["(no gold doc)"]["refusal_rate"] == 1.0
+    assert [m["id"] for m in r["retrieval_misses"]] == ["q2"]
+    assert [w["id"] for w in r["wrong_answers"]] == ["q2"] and r["wrong_answers"][0]["error"]
+    assert r["latency"] == {"p50_s": 3.0, "p90_s": pytest.approx(3.8), "ttft_p50_s": 1.0}
+    md = render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
+    assert "RuntimeError: boom" in md
+
+
+def test_percentile():
+    assert percentile([], 50) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 90) == 5.0
+
+
+@pytest.mark.parametrize("line,message", [
+    ('{"id": "x", "question": "q?", "type": "number"', "invalid JSON"),
+    ('{"id": "x", "question": "q?", "type": "number", "quote": "abc"}', "needs a non-empty 'doc'"),
+    ('{"id": "x", "question": "q?", "type": "number", "doc": "a.txt", "quote": "abc", "must_include": "4,1%"}',
+     "'must_include' must be a list"),
+    ('{"question": "q?", "type": "unanswerable"}', "missing field 'id'"),
+    ('[1, 2]', "expected a JSON object"),
+])
+def test_bad_dataset_line_is_named(tmp_path, line, message, capsys, no_rag):
+    good = json.dumps(ITEMS[0], ensure_ascii=False)
+    path = tmp_path / "bad.jsonl"
+    path.write_text(f"{good}\n\n{line}\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 3"):
+        load_dataset(path)
+    assert eval_run.main(["--dataset", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl line 3" in err and message in err and "Traceback" not in err
+
+
+def test_dataset_defaults_and_duplicates(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "question": "tang truong bao nhieu?", "type": "number", "doc": "x.txt", '
+                    '"quote": "q"}\n', encoding="utf-8")
+    item = load_dataset(path)[0]
+    assert item["no_diacritics"] is True and item["must_include"] == [] and item["difficulty"] == "unspecified"
+    path.write_text(path.read_text() * 2, encoding="utf-8")
+    with pytest.raises(DatasetError, match="duplicate id 'a'"):
+        load_dataset(path)
+
+
+def test_broken_setup_aborts_instead_of_scoring_zeros(dataset, tmp_path, no_rag, capsys):
+    class FailingAssistantForPlumbing:
+        def ask(self, question):
+            raise RuntimeError("model file missing")
+    no_rag.setattr(eval_run, "_load_assistant", lambda settings: FailingAssistantForPlumbing())
+    assert eval_run.main(["--dataset", str(dataset), "--out", str(tmp_path / "o")]) == 1
+    assert "model file missing" in capsys.readouterr().err
+
+
+def test_retrievers_flag_needs_retrieval_only(dataset, tmp_path):
+    with pytest.raises(SystemExit):
+        eval_run.parse_args(["--dataset", str(dataset), "--out", str(tmp_path), "--retrievers", "dense"])
+    with pytest.raises(SystemExit):
+        eval_run.parse_args(["--dataset", str(dataset), "--out", str(tmp_path), "--retrieval-only",
+                             "--retrievers", "dense,bogus"])
