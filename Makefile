@@ -34,10 +34,18 @@ test: index browser
 	$(BIN)/python -m pytest -q
 
 eval: index
-	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev
+	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev-1.5b
 
 bench: index
 	$(BIN)/python -m eval.bench
+
+# Everything behind eval/RESULTS.md, one after the other (never two at once on 2 cores): ~1 hour.
+results: index
+	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/ret --retrieval-only --retrievers dense,lexical,hybrid
+	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev-1.5b
+	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev-0.5b --llm qwen2.5-coder-0.5b
+	$(BIN)/python -m eval.bench --out eval/out/bench.json
+	$(BIN)/python -m eval.results
 
 clean:
 	rm -rf index/v-* index/CURRENT eval/out test-artifacts

@@ -49,6 +49,7 @@ a.cite:hover { text-decoration: underline; }
 .msg-error { border-left: 4px solid #dc2626; background: #fef2f2; color: #7f1d1d; padding: .5em .75em;
              border-radius: 6px; }
 .msg-notice { color: var(--body-text-color-subdued); }
+.cite-footer { font-size: .9em; color: var(--body-text-color-subdued); }
 .timing { font-size: .8em; color: var(--body-text-color-subdued); margin-top: .3em; }
 #sources-panel { max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 #sources-panel .muted, .muted { color: var(--body-text-color-subdued); font-size: .9em; }
@@ -61,7 +62,7 @@ a.cite:hover { text-decoration: underline; }
 .src-meta { font-size: .9em; }
 .src-title { font-weight: 600; }
 .src-section, .src-doc { font-size: .8em; color: var(--body-text-color-subdued); }
-.src-text { margin: .35em 0 0; padding: 0 0 0 .6em; border-left: 3px solid var(--border-color-primary);
+#sources-panel .src-text { margin: .35em 0 0 !important; padding: 0 0 0 .6em; border-left: 3px solid var(--border-color-primary);
             font-size: .88em; white-space: pre-wrap; overflow-wrap: anywhere; }
 .src-text mark { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
 .src.flash { animation: src-flash 1.8s ease-out; }
@@ -149,8 +150,7 @@ class ReportApp:
         turns = list(turns or [])
         question = (question or "").strip()
         if not question:
-            gr.Warning(T.EMPTY_QUESTION, title=T.NOTICE_TITLE)
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield gr.update(value="", placeholder=T.EMPTY_QUESTION), gr.skip(), gr.skip(), gr.skip()
             return
         tid = (turns[-1]["id"] + 1) if turns else 1
         if len(question) > MAX_QUESTION_CHARS:
@@ -164,7 +164,7 @@ class ReportApp:
         def pending(content: str) -> list[dict]:
             return base + [{"role": "assistant", "content": content}]
 
-        yield "", pending(T.SEARCHING), gr.skip(), gr.skip()
+        yield gr.update(value="", placeholder=T.INPUT_PLACEHOLDER), pending(T.SEARCHING), gr.skip(), gr.skip()
         try:
             self._apply_top_k(top_k)
             history = [(t["question"], t["text"]) for t in turns if t["kind"] in ("answer", "abstain")]

@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from .clean import clean_text
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "7"
 
 _LEVELS = [  # (level, pattern, max length) — lower level = higher in the hierarchy
     (0, re.compile(r"^(?:Phần|PHẦN)\s+(?:thứ|THỨ)?\s*\S+", re.U), 200),
@@ -151,8 +151,12 @@ def chunk_document(document: Document, chunk_size: int = 700, chunk_overlap: int
                 sections.append(([h for _, h in stack], body_start, start))
             body_start = None
             heading = _MD.sub(r"\2", para).strip()
-            if prev_heading_level == 0 and stack and stack[-1][0] == 0 and _is_caps(heading):
+            if _DOC_KIND.fullmatch(heading) or (len(heading) > 15 and heading in info.title):
+                continue  # the report's own title block ("BÁO CÁO"), already the chunk's title
+            if prev_heading_level == 0 and stack and stack[-1][0] == 0 and _is_caps(heading) \
+                    and not any(pat.match(heading) for _, pat, _ in _LEVELS):
                 stack[-1] = (0, f"{stack[-1][1].rstrip(': ')}: {heading}")  # "Phần thứ nhất" + its caps title
+                prev_heading_level = None  # only one title line: "A. KẾT QUẢ..." after it is a heading below
                 continue
             while stack and stack[-1][0] >= level:
                 stack.pop()

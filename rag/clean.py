@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from .text import canonical_tones
 
 _TERMINAL = tuple(".:;!?…")
-_LIST_MARK = re.compile(r"^\s*(?:[-+•*–]\s|[a-zđ]\)\s|\d+(?:\.\d+)*\.?\s|[IVXLC]+\.\s|[A-ZĐ]\.\s|#|\*\*|Phần thứ)")
-_FOOTNOTE = re.compile(r"^\s?(\d{1,2}) (?=[A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ“\"(])(.*)$")
+_CAPS = "A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ“\"("
+# A line opening with a bare number is a list item / footnote only when a capital follows ("12 Công ty");
+# "2021 ban hành", "19 cơ bản" are wrapped sentences.
+_LIST_MARK = re.compile(r"^\s*(?:[-+•*–]\s|[a-zđ]\)\s|\d{1,2}(?:\.\d{1,2})*\.\s|\d{1,2}(?:\.\d{1,2})+\s"
+                        rf"|\d{{1,2}}\s(?=[{_CAPS}])|[IVXLC]+\.\s|[A-ZĐ]\.\s|#|\*\*|Phần thứ)")
+_FOOTNOTE = re.compile(rf"^\s?(\d{{1,2}}) (?=[{_CAPS}])(.*)$")
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s|[IVXLC]+\.\s)")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|`)")
 
 
@@ -38,18 +43,25 @@ def _strip_emphasis(line: str) -> str:
     return _EMPHASIS.sub("", line)
 
 
+def _upper(s: str) -> bool:
+    letters = [c for c in s if c.isalpha()]
+    return len(letters) >= 6 and sum(c.isupper() for c in letters) / len(letters) > 0.8
+
+
 def _is_wrapped(line: str, nxt: str, wide: int) -> bool:
     """Does ``line`` continue on ``nxt``? (a hard wrap from PDF extraction, not a paragraph end)"""
     a, b = line.rstrip(), nxt.lstrip()
     if not a or not b or a.startswith("#") or b.startswith("#"):
         return False
-    if _LIST_MARK.match(nxt) and not nxt.startswith(" "):
-        return False
+    if _LIST_MARK.match(nxt) and (not nxt.startswith(" ") or _NUMBERED.match(nxt)):
+        return False  # an indented " - xã hội" continues a line; an indented " 1. Công tác" does not
     if a.endswith(":") and (b[0].islower() or b[0].isdigit()):
         return True  # "... năm là:" / "403,819 tỷ đồng" is one sentence
     if a.endswith(_TERMINAL):
         return False
     if b[0].islower() or b[0].isdigit() or nxt.startswith(" "):
+        return True
+    if _upper(a) and _upper(b):  # a capitals heading wrapped over two lines
         return True
     if _LIST_MARK.match(line):  # a heading or list item stops before a capitalised line
         return False
@@ -113,6 +125,10 @@ def clean_text(raw: str) -> CleanText:
     """Normalize a whole report: see the module docstring."""
     text = canonical_tones(raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
     text = text.replace("\f", "\n")
+    # HTML footnotes from converted reports: "<sup>12</sup> Trong đó: …" at a line start is the note itself,
+    # "113%<sup>11</sup>." in running text is its marker (dropped: it would glue onto the figure).
+    text = re.sub(r"(?m)^\s*<sup>(\d+)</sup>\s*", r"(Chú thích \1) ", text)
+    text = re.sub(r"<sup>\d+</sup>", "", text)
     lines = [_strip_emphasis(x.rstrip()) for x in text.split("\n")]
     lines, raw_notes = _extract_footnotes(lines)
     wide = _line_width(lines)
@@ -135,7 +151,8 @@ def clean_text(raw: str) -> CleanText:
             # look past one blank line: join if the text clearly continues
             if cur and i + 1 < len(lines) and lines[i + 1].strip() and _is_wrapped(cur, lines[i + 1], wide) \
                     and (lines[i + 1].lstrip()[:1].islower() or lines[i + 1].startswith(" ")
-                         or not _LIST_MARK.match(cur)):
+                         or not _LIST_MARK.match(cur)) \
+                    and (not lines[i + 1][:1].isdigit() or cur[-1:].islower() or cur[-1:] in "-,:"):
                 i += 1
                 continue
             if cur:
@@ -144,7 +161,8 @@ def clean_text(raw: str) -> CleanText:
             i += 1
             continue
         if cur and _is_wrapped(cur, line, wide):
-            cur = cur.rstrip() + " " + line.strip()
+            sep = "" if re.search(r"\d-$", cur.rstrip()) and line.lstrip()[:1].isdigit() else " "  # "2021-" + "2025"
+            cur = cur.rstrip() + sep + line.strip()
         else:
             if cur:
                 paras.append(cur)

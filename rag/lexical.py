@@ -7,8 +7,12 @@ Example: ``LexicalIndex(texts).scores("ty le ho ngheo", folded=True).argmax()``
 """
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 from .text import tokenize, with_bigrams
 

@@ -104,7 +104,7 @@ class Retriever:
         self.doc_prior = 0.5
         self.section_prior = 1.0
         self.fusion = "convex"
-        self.alpha = 0.85  # weight of lexical evidence in the convex fusion
+        self.alpha = 0.9  # weight of lexical evidence in the convex fusion
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> "Retriever":
@@ -146,7 +146,9 @@ class Retriever:
             vals = raw[name]
             if name == "dense":  # score every candidate, not only dense's own top-n
                 vals = {i: float(self.stored.vectors[i] @ self._last_qvec) for i in union}
-            lo, hi = min(vals.values(), default=0.0), max(vals.values(), default=0.0)
+            # BM25 is 0 for a passage without query terms: scale lexical from 0, dense from its minimum
+            lo = min(vals.values(), default=0.0) if name == "dense" else 0.0
+            hi = max(vals.values(), default=0.0)
             parts[name] = {i: (vals.get(i, lo) - lo) / (hi - lo) if hi > lo else 0.0 for i in union}
         lex_names = [n for n in parts if n != "dense"]
         out = {}

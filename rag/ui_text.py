@@ -36,6 +36,7 @@ TOPK_LABEL = "Số đoạn văn đưa cho mô hình (top-k)"
 TOPK_INFO = "Nhiều đoạn hơn: đủ ngữ cảnh hơn nhưng trả lời chậm hơn."
 
 SOURCES_TITLE = "Nguồn trích dẫn"
+SOURCES_LABEL = "Nguồn:"
 SOURCES_EMPTY = "<p class='muted'>Nguồn của câu trả lời sẽ hiện ở đây.</p>"
 UNCITED_SUMMARY = "Các đoạn đã truy xuất nhưng không được trích dẫn ({n})"
 NO_UNCITED = "Không có đoạn nào khác."
@@ -61,7 +62,6 @@ DOCS_SUMMARY = "Chỉ mục có {docs} báo cáo, {chunks} đoạn văn."
 UPLOAD_LABEL = "Chọn tệp để tải lên…"
 UPLOAD_HELP = ("**Thêm báo cáo:** chọn một hoặc nhiều tệp .pdf, .docx, .txt, .md (tối đa {mb} MB mỗi tệp); "
                "tệp được đưa vào chỉ mục ngay sau khi tải lên.")
-NOTICE_TITLE = "Lưu ý"
 UPLOAD_WORKING = "Đang xử lý «{name}»…"
 UPLOAD_ADDED = "Đã thêm «{name}» vào kho báo cáo ({n} đoạn văn)."
 UPLOAD_UPDATED = "Đã cập nhật «{name}» ({n} đoạn văn)."
@@ -151,15 +151,17 @@ def anchor_id(turn: int, n: int) -> str:
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
 
+def _cite_link(turn: int, n: int) -> str:
+    return f'<a class="cite" href="#{anchor_id(turn, n)}" title="Xem nguồn [{n}]">[{n}]</a>'
+
+
 def answer_markdown(text: str, turn: int, cited: set[int]) -> str:
     """Escape the model's text (Markdown is kept) and turn cited [n] markers into links to the sources."""
     body = esc(text).replace("\n", "  \n")
 
     def link(m: re.Match) -> str:
         n = int(m.group(1))
-        if n not in cited:
-            return m.group(0)
-        return f'<a class="cite" href="#{anchor_id(turn, n)}" title="Xem nguồn [{n}]">[{n}]</a>'
+        return _cite_link(turn, n) if n in cited else m.group(0)
 
     return _MARKER.sub(link, body)
 
@@ -181,7 +183,12 @@ def render_turn_message(turn: dict) -> str:
         return (f'<div class="abstain"><strong>{esc(turn["text"] or ABSTAIN_DEFAULT)}</strong><br>'
                 f'<span>{esc(ABSTAIN_HINT)}</span></div>' + timing_html)
     cited = {c["n"] for c in turn.get("citations", [])}
-    return answer_markdown(turn["text"], turn["id"], cited) + timing_html
+    body = answer_markdown(turn["text"], turn["id"], cited)
+    unmarked = sorted(cited - {int(n) for n in _MARKER.findall(turn["text"])})
+    if unmarked:  # a source attached without a marker in the text must still be reachable
+        links = " ".join(_cite_link(turn["id"], n) for n in unmarked)
+        body += f'\n\n<span class="cite-footer">{SOURCES_LABEL} {links}</span>'
+    return body + timing_html
 
 
 _SUP = re.compile(r"&lt;sup&gt;(\w{1,4})&lt;/sup&gt;")

@@ -148,6 +148,12 @@ def test_upload_names_are_safe(tmp_path):
         "Tệp «a.xlsx» có định dạng không được hỗ trợ (chỉ nhận .pdf, .docx, .txt, .md)."
 
 
+def test_citation_without_marker_is_still_linked():
+    from rag import ui_text as T
+    turn = {"id": 2, "kind": "answer", "text": "Bạch Đằng.", "citations": [{"n": 1, "doc": "a.txt"}], "timings": {}}
+    assert 'href="#nguon-2-1"' in T.render_turn_message(turn)
+
+
 # -- real app: server fixture --------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:
@@ -220,7 +226,7 @@ def test_api_returns_answer_json_with_citations(server):
     assert result["citations"], result
     c = result["citations"][0]
     assert {"n", "doc", "title", "section", "text", "date", "span"} <= set(c)
-    assert f"[{c['n']}]" in result["text"]
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", result["text"])} <= {x["n"] for x in result["citations"]}
     assert item["doc"] in {c["doc"] for c in result["citations"]}
     assert result["timings"]["total_s"] > 0 and result["models"]["llm"]
 
@@ -252,7 +258,9 @@ def _ask(pg, question: str, turn: int) -> None:
     pg.get_by_role("tab", name="Hỏi đáp").click()
     pg.fill("#question textarea", question)
     pg.keyboard.press("Enter")
-    pg.wait_for_selector(f"#sources-panel #turn-{turn}", timeout=ANSWER_S * 1000)
+    pg.wait_for_selector(f"#sources-panel #turn-{turn}, #chat .msg-error, #chat .msg-notice", timeout=ANSWER_S * 1000)
+    errors = pg.locator("#chat .msg-error, #chat .msg-notice")
+    assert errors.count() == 0, f"the chat showed an error: {errors.first.inner_text()} (see the server log)"
     pg.wait_for_function("() => !document.querySelector('#chat').innerText.includes('▌')", timeout=30_000)
 
 

@@ -1,0 +1,181 @@
+"""The assistant end to end with the real small LLM, the grounding checks on crafted generations, and the
+OpenAI-compatible HTTP backend against a real llama.cpp server on 127.0.0.1."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.grounding import check_answer, drop_unsupported, year_conflict
+from rag.llm import OpenAIServerLLM, get_llm
+from rag.models import resolve_llm_path
+from rag.retrieve import Retriever
+
+SMALL = "qwen2.5-coder-0.5b"
+VACCINE_Q = "Tính đến hết ngày 26/4/2022, tỉnh Cao Bằng đã tiêm được tổng cộng bao nhiêu mũi vắc xin phòng COVID-19?"
+
+
+@pytest.fixture(scope="module")
+def settings(project_settings):
+    return dataclasses.replace(project_settings, llm_model=SMALL, max_tokens=96)
+
+
+@pytest.fixture(scope="module")
+def retriever(settings):
+    return Retriever.load(settings)
+
+
+@pytest.fixture(scope="module")
+def assistant(settings, retriever):
+    return Assistant(settings, retriever=retriever)
+
+
+class FakeLLMForPlumbing:
+    """Returns canned text: tests the plumbing around the model, not the model."""
+    id = "fake-llm-for-plumbing"
+
+    def __init__(self, reply: str):
+        self.reply = reply
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+        self.prompts.append(messages)
+        yield from self.reply.split(" ")[:1]
+        for word in self.reply.split(" ")[1:]:
+            yield " " + word
+
+
+def test_known_question_is_answered_with_a_valid_citation(assistant):
+    answer = assistant.ask(VACCINE_Q)
+    assert not answer.abstained, answer.warnings
+    assert "1.028.633" in answer.text
+    assert answer.citations
+    cited = answer.citations[0]
+    assert cited.doc == "tinh-cao-bang_ket-luan-phien-hop-thang-4-2022.txt"
+    assert "1.028.633" in cited.text
+    start, end = cited.span
+    assert "1.028.633" in cited.text[start:end]
+    assert answer.timings["ttft_s"] > 0 and answer.timings["total_s"] >= answer.timings["ttft_s"]
+
+
+def test_unanswerable_question_abstains(assistant):
+    answer = assistant.ask("Tỷ lệ che phủ rừng của huyện Bảo Lâm năm 2021 là bao nhiêu phần trăm?")
+    assert answer.abstained
+    assert answer.text == "Không tìm thấy thông tin này trong các báo cáo hiện có."
+    assert answer.citations == []
+
+
+def test_fabricated_number_is_caught(assistant):
+    hits = assistant.retriever.search(VACCINE_Q, k=3)
+    crafted = "Tỉnh đã tiêm được 2.345.678 mũi vắc xin [1]."
+    answer = assistant.finalize(VACCINE_Q, VACCINE_Q, crafted, hits, {}, {})
+    assert answer.abstained
+    assert any("2345678" in w for w in answer.warnings)
+
+
+def test_partly_fabricated_answer_keeps_only_supported_clauses(assistant):
+    hits = assistant.retriever.search(VACCINE_Q, k=3)
+    crafted = "Tỉnh đã tiêm được 1.028.633 mũi vắc xin [1], tăng 47,3% so với tháng trước [1]."
+    answer = assistant.finalize(VACCINE_Q, VACCINE_Q, crafted, hits, {}, {})
+    assert not answer.abstained
+    assert "1.028.633" in answer.text and "47,3" not in answer.text
+
+
+def test_citation_to_a_passage_never_shown_is_removed(assistant):
+    hits = assistant.retriever.search(VACCINE_Q, k=2)
+    answer = assistant.finalize(VACCINE_Q, VACCINE_Q, "Đã tiêm 1.028.633 mũi [7].", hits, {}, {})
+    assert "[7]" not in answer.text
+    assert all(c.n <= 2 for c in answer.citations) and answer.citations
+
+
+def test_model_refusal_is_reported_as_abstention(assistant):
+    hits = assistant.retriever.search(VACCINE_Q, k=2)
+    answer = assistant.finalize(VACCINE_Q, VACCINE_Q, "Không tìm thấy thông tin này.", hits, {}, {})
+    assert answer.abstained and not answer.citations
+
+
+def test_answer_about_another_year_is_rejected():
+    assert year_conflict("GRDP năm 2024 là bao nhiêu?", "Năm 2025 GRDP đạt 75,48 triệu đồng.", "2021-2025") == ["2024"]
+    assert year_conflict("GRDP năm 2021?", "GRDP ước tăng 4,1%.", "Báo cáo năm 2021") == []
+    assert year_conflict("GRDP năm 2021?", "Năm 2021 GRDP tăng 4,1%.", "") == []
+
+
+def test_number_check_unit():
+    from rag.types import Chunk
+    passages = [Chunk(doc="a", text="Thu ngân sách đạt 1.790 tỷ đồng, bằng 122,8% dự toán.")]
+    assert check_answer("Đạt 1.790 tỷ đồng [1].", "q", passages).supported
+    bad = check_answer("Đạt 1.790 tỷ đồng, bằng 89% [1].", "q", passages)
+    assert not bad.supported and bad.unsupported_numbers == ["89"]
+    ok = check_answer("Đạt 1.790 tỷ đồng.", "q", passages)  # no citation: the passage holding the number is cited
+    assert ok.cited == [1] and ok.auto_cited == [1]
+    assert drop_unsupported("Đạt 89% [1].", ["89"]) == ""
+
+
+def test_follow_up_is_condensed_before_retrieval(settings, retriever):
+    fake = FakeLLMForPlumbing("Khu vực dịch vụ 6 tháng đầu năm 2023 tăng bao nhiêu?")
+    assistant = Assistant(settings, retriever=retriever, llm=fake)
+    events = list(assistant.ask_stream("Còn khu vực dịch vụ?", history=[("GRDP 6 tháng đầu năm 2023 tăng bao nhiêu?",
+                                                                          "GRDP tăng 3,29% [1].")]))
+    answer = events[-1][1]
+    assert answer.standalone_query == "Khu vực dịch vụ 6 tháng đầu năm 2023 tăng bao nhiêu?"
+    assert "Còn khu vực dịch vụ?" in fake.prompts[0][0]["content"]
+    assert any(h.doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt" for h in answer.retrieved)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(settings):
+    """A real OpenAI-compatible llama.cpp server (llama-cpp-python's) on a free loopback port."""
+    model = resolve_llm_path(SMALL, settings.cache_dir, progress=False)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--model_alias", SMALL],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail("llama_cpp.server exited: " + proc.stderr.read().decode()[-2000:])
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not start within 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_http_backend_answers_through_a_real_server(llama_server, settings, retriever):
+    llm = OpenAIServerLLM(llama_server, SMALL)
+    text = "".join(llm.stream([{"role": "user", "content": "Viết số 12 bằng chữ số."}], max_tokens=8))
+    assert text.strip()
+    http_settings = dataclasses.replace(settings, llm_backend="openai", llm_url=llama_server)
+    answer = Assistant(http_settings, retriever=retriever, llm=get_llm(http_settings)).ask(VACCINE_Q)
+    assert "1.028.633" in answer.text and answer.citations
+
+
+def test_http_backend_unreachable_is_one_clear_error():
+    from rag.models import ModelError
+    llm = OpenAIServerLLM(f"http://127.0.0.1:{_free_port()}/v1", "x", timeout=2)
+    with pytest.raises(ModelError, match="unreachable"):
+        list(llm.stream([{"role": "user", "content": "hi"}]))

@@ -1,0 +1,76 @@
+"""Retrieval on the project's index of the bundled reports (read-only)."""
+from __future__ import annotations
+
+import pytest
+
+from rag.retrieve import Retriever, expand_query, facet_match, query_facets
+
+
+@pytest.fixture(scope="module")
+def retriever(project_settings):
+    return Retriever.load(project_settings)
+
+
+@pytest.mark.parametrize("accented, accentless", [
+    ("Kim ngạch xuất nhập khẩu qua địa bàn tỉnh Cao Bằng cả năm 2021 ước đạt bao nhiêu?",
+     "kim ngach xuat nhap khau qua dia ban tinh Cao Bang ca nam 2021 uoc dat bao nhieu?"),
+    ("Tổng số lượt khám bệnh tại các cơ sở y tế công lập 6 tháng đầu năm 2023 là bao nhiêu?",
+     "tong so luot kham benh tai cac co so y te cong lap 6 thang dau nam 2023 la bao nhieu?"),
+])
+def test_accentless_query_finds_the_same_passage(retriever, accented, accentless):
+    top_accented = [h.chunk.chunk_id for h in retriever.search(accented, k=3)]
+    top_accentless = [h.chunk.chunk_id for h in retriever.search(accentless, k=3)]
+    assert top_accented[0] in top_accentless
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("1.028.633", "1.028.633"),
+    ("mũi vắc xin 1.028.633", "1.028.633"),
+    ("96,47%", "96,47"),
+])
+def test_number_query_finds_its_passage(retriever, query, expected):
+    hits = retriever.search(query, k=3)
+    assert any(expected in h.text for h in hits)
+
+
+def test_fusion_is_deterministic(retriever):
+    q = "thu ngân sách 6 tháng đầu năm 2023"
+    runs = [[(h.chunk.chunk_id, round(h.score, 9)) for h in retriever.search(q, k=10)] for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    assert len(runs[0]) == 10
+
+
+def test_stage_scores_are_reported(retriever):
+    hit = retriever.search("tỷ lệ hộ nghèo năm 2021", k=1)[0]
+    assert {"lex_folded_rank", "lex_rank"} & set(hit.stages)
+    assert hit.doc and hit.text and hit.title
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_each_mode_returns_k_hits(retriever, mode):
+    assert len(retriever.search("GRDP năm 2021", k=5, mode=mode)) == 5
+
+
+def test_year_and_level_favour_the_matching_report(retriever):
+    hits = retriever.search("thành phố Cao Bằng năm 2021 giải quyết hồ sơ thủ tục hành chính", k=3)
+    assert hits[0].doc == "tp-cao-bang_bao-cao-ktxh-2021.txt"
+    hits = retriever.search("6 tháng đầu năm 2023 khu vực dịch vụ tăng trưởng", k=3)
+    assert hits[0].doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt"
+
+
+def test_abbreviations_expand_both_ways():
+    assert "tổng sản phẩm trên địa bàn" in expand_query("GRDP năm 2021")
+    assert "UBND" in expand_query("ủy ban nhân dân tỉnh")
+    assert expand_query("không có viết tắt") == "không có viết tắt"
+
+
+def test_facets():
+    facets = query_facets("6 tháng đầu năm 2023 thành phố")
+    assert ("year", "2023") in facets and ("months", "6") in facets and ("level", "thanh pho") in facets
+    assert facet_match([("year", "2024")], "Kế hoạch 5 năm 2021-2025") == 0.0
+    assert facet_match([("year", "2025")], "Kế hoạch 5 năm 2021-2025") == 0.5
+    assert facet_match([("year", "2023")], "6 tháng đầu năm 2023") == 1.0
+
+
+def test_empty_query_returns_nothing(retriever):
+    assert retriever.search("   ", k=5) == []
