@@ -186,8 +186,9 @@ class ReportApp:
             if answer is None:
                 raise RuntimeError("ask_stream ended without a 'done' event")
             turn = turn_from_answer(tid, question, answer)
-            log.info("Answered in %.1fs (abstained=%s, citations=%s): %r", answer.timings.get("total_s", 0),
-                     answer.abstained, [c.n for c in answer.citations], question[:120])
+            log.info("Answered in %.1fs (abstained=%s, citations=%s, warnings=%s): %r",
+                     answer.timings.get("total_s", 0), answer.abstained, [c.n for c in answer.citations],
+                     answer.warnings, question[:120])
         except Exception:
             log.exception("Chat request failed for question %r", question[:200])
             turn = {"id": tid, "question": question, "kind": "error", "text": T.CHAT_ERROR}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .grounding import (check_answer, drop_unsupported, excerpt, looks_like_refusal, missing_key_terms, numbers_in,
+from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, looks_like_refusal, missing_key_terms, numbers_in,
                         strip_citations, supporting_span, topic_coverage, year_conflict)
 from .retrieve import Retriever
 from .types import Answer, Chunk, Citation, Hit
@@ -96,8 +96,11 @@ class Assistant:
         missing = [t for t in missing_key_terms(question, evidence) if not re.fullmatch(r"\d{4}", t)]
         if missing:
             return "cited passages do not mention " + ", ".join(missing)
+        if other := answer_year_mismatch(question, answer):
+            return f"the answer is about {', '.join(other)}, not the year asked"
         nums = numbers_in(strip_citations(answer))
         if nums:
+            conflict: list[str] = []
             for c in cited:
                 span = supporting_span(c.text, answer)
                 if not span:
@@ -107,7 +110,8 @@ class Assistant:
                 conflict = year_conflict(question, sentence, context)
                 if not conflict:
                     return ""
-            return f"the supporting sentence is about another year than {', '.join(conflict)}"
+            if conflict:
+                return f"the supporting sentence is about another year than {', '.join(conflict)}"
         return ""
 
     def build_messages(self, question: str, hits: list[Hit]) -> list[dict]:

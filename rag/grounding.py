@@ -61,7 +61,8 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
     cites = citations_in(answer)
     valid = list(dict.fromkeys(n for n in cites if n in shown))
     invalid = sorted({n for n in cites if n not in shown})
-    nums = _answer_numbers(answer) - numbers_in(question)
+    # single digits are mostly enumerations ("(1)", "1.") the model adds; they carry no figure
+    nums = {n for n in _answer_numbers(answer) - numbers_in(question) if not re.fullmatch(r"\d", n)}
     pnums = {n: numbers_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
     result = GroundingResult(cited=valid, invalid=invalid)
     # The model often forgets to cite: cite the passages that hold its numbers.
@@ -148,25 +149,21 @@ def topic_coverage(question: str, passage_text: str) -> float:
 _YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
 
 
-def year_conflict(question: str, sentence: str, context: str) -> list[str]:
-    """Years the question asks about that the evidence contradicts.
+def answer_year_mismatch(question: str, answer: str) -> list[str]:
+    """Years the answer states when it states none of the years asked about (asked 2025, says "năm 2021")."""
+    asked = set(_YEAR.findall(question))
+    said = set(_YEAR.findall(strip_citations(answer)))
+    return sorted(said) if asked and said and not (asked & said) else []
 
-    A sentence that names other years but not the asked one is about another period, unless the
-    asked year is stated by its context (section heading, report header) and the sentence names none.
-    """
+
+def year_conflict(question: str, sentence: str, context: str) -> list[str]:
+    """Years the question asks about that neither the supporting sentence nor its context (section heading,
+    report header) states: the sentence is then about another period ("2025" answered for "2024")."""
     asked = set(_YEAR.findall(question))
     if not asked:
         return []
-    in_sent = set(_YEAR.findall(sentence))
-    in_ctx = set(_YEAR.findall(context))
-    out = []
-    for y in sorted(asked):
-        if y in in_sent:
-            continue
-        if y in in_ctx and not (in_sent - asked):
-            continue
-        out.append(y)
-    return out
+    stated = set(_YEAR.findall(sentence)) | set(_YEAR.findall(context))
+    return sorted(asked - stated)
 
 
 def excerpt(passage: str, question: str, max_chars: int) -> str:

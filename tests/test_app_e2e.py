@@ -31,7 +31,7 @@ ANSWER_S = 300  # the 0.5B model on 2 busy cores: usually 5-60 s per answer
 UPLOAD_S = 300
 DEV_QUESTION_ID = "a022"  # "Nhà máy thủy điện nào ... hòa lưới phát điện trong năm 2021?" (the small model gets it)
 FACT = "Năm 2024, xã Thử Nghiệm có 1.234 con ngựa bạch."
-FACT_QUESTION = "Năm 2024, xã Thử Nghiệm có bao nhiêu con ngựa bạch?"
+FACT_QUESTION = "Xã Thử Nghiệm có bao nhiêu con ngựa bạch trong năm 2024?"  # the 0.5B model answers this wording
 
 
 def dev_item(qid: str) -> dict:

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from rag.assistant import Assistant
-from rag.grounding import check_answer, drop_unsupported, year_conflict
+from rag.grounding import answer_year_mismatch, check_answer, drop_unsupported, year_conflict
 from rag.llm import OpenAIServerLLM, get_llm
 from rag.models import resolve_llm_path
 from rag.retrieve import Retriever
@@ -105,6 +105,10 @@ def test_answer_about_another_year_is_rejected():
     assert year_conflict("GRDP năm 2024 là bao nhiêu?", "Năm 2025 GRDP đạt 75,48 triệu đồng.", "2021-2025") == ["2024"]
     assert year_conflict("GRDP năm 2021?", "GRDP ước tăng 4,1%.", "Báo cáo năm 2021") == []
     assert year_conflict("GRDP năm 2021?", "Năm 2021 GRDP tăng 4,1%.", "") == []
+    # a comparison year in the sentence is fine when the report itself is about the asked year
+    assert year_conflict("Dịch vụ 6 tháng đầu năm 2023?", "Tăng 7,29% so với cùng kỳ năm 2022.", "6 tháng đầu năm 2023") == []
+    assert answer_year_mismatch("Tỷ lệ hộ nghèo cuối năm 2025?", "Năm 2021 là 0,89% [2].") == ["2021"]
+    assert answer_year_mismatch("Tỷ lệ hộ nghèo năm 2021?", "Năm 2021 là 0,89% so với 2020 [2].") == []
 
 
 def test_number_check_unit():
@@ -116,6 +120,7 @@ def test_number_check_unit():
     ok = check_answer("Đạt 1.790 tỷ đồng.", "q", passages)  # no citation: the passage holding the number is cited
     assert ok.cited == [1] and ok.auto_cited == [1]
     assert drop_unsupported("Đạt 89% [1].", ["89"]) == ""
+    assert check_answer("Có hai chỉ tiêu: (1) đạt 1.790 tỷ đồng [1].", "q", passages).supported  # enumerations
 
 
 def test_follow_up_is_condensed_before_retrieval(settings, retriever):
@@ -136,19 +141,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server(settings):
+def llama_server(settings, tmp_path_factory):
     """A real OpenAI-compatible llama.cpp server (llama-cpp-python's) on a free loopback port."""
     model = resolve_llm_path(SMALL, settings.cache_dir, progress=False)
     port = _free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a file: an unread pipe would fill and block it
+    log_file = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "4096", "--model_alias", SMALL],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+                            stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ})
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
             if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited: " + proc.stderr.read().decode()[-2000:])
+                pytest.fail("llama_cpp.server exited: " + log.read_text(errors="replace")[-2000:])
             try:
                 urllib.request.urlopen(f"{url}/models", timeout=2)
                 break
@@ -163,6 +170,7 @@ def llama_server(settings):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_file.close()
 
 
 def test_http_backend_answers_through_a_real_server(llama_server, settings, retriever):

@@ -165,7 +165,8 @@ def test_cleaning_is_canonical_and_keeps_the_words(name):
     # nothing is lost: every word of the raw text is in the cleaned text or in a footnote
     # (markdown marks, footnote numbers and the wrap-joined pieces aside)
     kept = re.findall(r"[^\W\d_]{2,}", result.text + " ".join(f.text for f in result.footnotes))
-    words = re.findall(r"[^\W\d_]{2,}", canonical_tones(raw(name).replace("\u00a0", " ")))
+    source = re.sub(r"</?sup>", " ", raw(name))  # HTML footnote markup is not text
+    words = re.findall(r"[^\W\d_]{2,}", canonical_tones(source.replace("\u00a0", " ")))
     assert len(kept) >= 0.999 * len(words)
 
 
@@ -176,7 +177,7 @@ KNOWN_HEADINGS = {  # (ancestor, heading) that must appear in this order in some
     SIX_MONTHS: ("1. Lĩnh vực kỉnh tế", "1.1. Tổng sản phẩm trên địa bàn (GRDP)"),
     FIVE_YEARS: ("2. Kết quả thực hiện các nhiệm vụ chủ yếu",
                  "2.2.1. Tốc độ tăng tổng sản phẩm trên địa bàn (GRDP); chuyển dịch cơ cấu kinh tế trên địa bàn tỉnh"),
-    KET_LUAN: ("THÔNG BÁO",
+    KET_LUAN: (None,  # the "THÔNG BÁO" title block is the chunk's title, not a section
                "1. Đánh giá tình hình thực hiện phát triển kinh tế - xã hội tháng 4, 4 tháng năm 2022"),
     TP_2021: ("Phần thứ nhất: KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU KINH TẾ - XÃ HỘI NĂM 2021",
               "A. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU KINH TẾ - XÃ HỘI"),
@@ -201,7 +202,10 @@ def test_known_heading_in_heading_paths(name):
     chunks, _ = chunked(name)
     paths = [c.heading_path for c in chunks if heading in c.heading_path]
     assert paths, f"no chunk under {heading!r}"
-    assert all(ancestor in p and p.index(ancestor) < p.index(heading) for p in paths), paths[0]
+    if ancestor is None:
+        assert all(p[0] == heading for p in paths), paths[0]
+    else:
+        assert all(ancestor in p and p.index(ancestor) < p.index(heading) for p in paths), paths[0]
     for c in chunks:
         assert all(h == h.strip() and not h.startswith("#") for h in c.heading_path), c.heading_path
 
