@@ -2,8 +2,8 @@
 
     python -m eval.results [--out-dir eval/out] [--results eval/RESULTS.md]
 
-Reads: ret/report.json (retrieval-only, dense/lexical/hybrid), dev-1.5b/report.json and dev-0.5b/report.json
-(full runs, default and test LLM), bench.json (eval.bench). Missing inputs are listed as not run.
+Reads: ret/report.json (retrieval-only, dense/lexical/hybrid), every other */report.json (full runs: one row
+each, e.g. dev-1.5b and dev-0.5b), bench.json (eval.bench). Missing inputs are listed as not run.
 """
 from __future__ import annotations
 
@@ -61,19 +61,20 @@ def render(out_dir: Path) -> str:
                   "--retrieval-only --retrievers dense,lexical,hybrid`.", ""]
     lines += ["## Answers (full pipeline)", ""]
     rows = []
-    for name in ("dev-1.5b", "dev-0.5b"):
-        rep = _load(out_dir / name / "report.json")
-        if not rep:
-            rows.append(f"| {name} | not run | | | | | | |")
+    for path in sorted(out_dir.glob("*/report.json")):
+        rep = _load(path)
+        if rep["meta"].get("mode") == "retrieval-only":
             continue
         run = next(iter(rep["runs"].values()))
         o, lat = run["overall"], run.get("latency", {})
         model = rep["meta"].get("models", {}).get("llm") or rep["meta"]["settings"]["llm_model"]
-        rows.append(f"| {model} | {_pct(o['answer_accuracy'])} | {_pct(o['refusal_rate'])} | "
+        rows.append(f"| `{path.parent.name}` | {model} | `{Path(rep['meta']['dataset']).name}` ({o['n']}) | "
+                    f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o['refusal_rate'])} | "
                     f"{_pct(o['false_refusal_rate'])} | {_pct(o['citation_hit_rate'])} | {_pct(o['recall@5'])} | "
-                    f"{lat.get('p50_s', float('nan')):.1f} s | {lat.get('ttft_p50_s', float('nan')):.1f} s |")
-    lines += ["| LLM | answer accuracy | refusal (unanswerable) | false refusal | citation hit | "
-              "gold passage in prompt | latency p50 | first token p50 |", "|---|---|---|---|---|---|---|---|", *rows,
+                    f"{lat.get('p50_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s |")
+    lines += ["| run | LLM | questions | date (UTC) | answer accuracy | refusal (unanswerable) | false refusal | "
+              "citation hit | gold passage in prompt | latency p50 | first token p50 |",
+              "|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run | | | | | | | | | | |"]),
               "", "Baseline: about 2 answers in 10 correct, no refusal on unanswerable questions. Targets: accuracy "
               "≥ 75%, refusal ≥ 85%, false refusal ≤ 10%, citation hit ≥ 85%.", ""]
     bench = _load(out_dir / "bench.json")

@@ -11,7 +11,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -155,12 +155,6 @@ def test_citation_without_marker_is_still_linked():
 
 
 # -- real app: server fixture --------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _copy_index(dst: Path) -> None:
     """Copy the project's built index (under its lock), or build one; then bring it up to date."""
     src = ROOT / "index"
@@ -181,7 +175,7 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("app")
     index_dir = base / "index"
     _copy_index(index_dir)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_HOST="127.0.0.1", RAG_PORT=str(port), RAG_LLM_MODEL=SMALL_LLM, RAG_INDEX_DIR=str(index_dir),
                RAG_UPLOADS_DIR=str(base / "uploads"), GRADIO_TEMP_DIR=str(base / "gradio-tmp"),
@@ -206,12 +200,7 @@ def server(tmp_path_factory):
             time.sleep(1)
         yield {"url": url, "base": base, "log": log_path}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
         log.close()
         print(f"\n--- server log (tail) ---\n{log_path.read_text()[-2000:]}")
 

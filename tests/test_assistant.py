@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from rag.grounding import answer_year_mismatch, check_answer, drop_unsupported, 
 from rag.llm import OpenAIServerLLM, get_llm
 from rag.models import resolve_llm_path
 from rag.retrieve import Retriever
+from helpers import free_port, stop
 
 SMALL = "qwen2.5-coder-0.5b"
 VACCINE_Q = "Tính đến hết ngày 26/4/2022, tỉnh Cao Bằng đã tiêm được tổng cộng bao nhiêu mũi vắc xin phòng COVID-19?"
@@ -134,17 +134,11 @@ def test_follow_up_is_condensed_before_retrieval(settings, retriever):
     assert any(h.doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt" for h in answer.retrieved)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(settings, tmp_path_factory):
     """A real OpenAI-compatible llama.cpp server (llama-cpp-python's) on a free loopback port."""
     model = resolve_llm_path(SMALL, settings.cache_dir, progress=False)
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a file: an unread pipe would fill and block it
     log_file = open(log, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
@@ -165,11 +159,7 @@ def llama_server(settings, tmp_path_factory):
             pytest.fail("llama_cpp.server did not start within 120 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log_file.close()
 
 
@@ -184,6 +174,6 @@ def test_http_backend_answers_through_a_real_server(llama_server, settings, retr
 
 def test_http_backend_unreachable_is_one_clear_error():
     from rag.models import ModelError
-    llm = OpenAIServerLLM(f"http://127.0.0.1:{_free_port()}/v1", "x", timeout=2)
+    llm = OpenAIServerLLM(f"http://127.0.0.1:{free_port()}/v1", "x", timeout=2)
     with pytest.raises(ModelError, match="unreachable"):
         list(llm.stream([{"role": "user", "content": "hi"}]))
