@@ -103,16 +103,15 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             known = [Path(m["source"]) for d, m in docs_meta.items() if m.get("source") and d not in remove]
             sources += [p for p in known if p.exists() and p not in sources]
             keep = {}
-        files, errors = _expand(sources)
+        files, errors = _existing(sources)
         report.errors += errors
-        documents, load_errors = load_documents([f for f, _ in files if _ is None]) if files else ([], [])
+        documents, load_errors = load_documents(files) if files else ([], [])
         report.errors += load_errors
-        hashes = {str(f): h for f, h in files}
         t_load = time.perf_counter()
 
         new_chunks: dict[str, list[Chunk]] = {}
         for d in documents:
-            h = hashes.get(d.source_path) or file_hash(Path(d.source_path))
+            h = file_hash(Path(d.source_path))
             prev = docs_meta.get(d.doc)
             if prev and prev.get("hash") == h and d.doc in keep and not reason:
                 report.unchanged.append(d.doc)
@@ -177,14 +176,14 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
     return report
 
 
-def _expand(paths: list[Path]) -> tuple[list[tuple[Path, None]], list[LoadError]]:
+def _existing(paths: list[Path]) -> tuple[list[Path], list[LoadError]]:
     """Existing paths pass through (directories are expanded by the loader); missing ones are errors."""
     files, errors = [], []
     for p in paths:
-        if not p.exists():
-            errors.append(LoadError("not_found", p, f"File or directory '{p}' was not found."))
+        if p.exists():
+            files.append(p)
         else:
-            files.append((p, None))
+            errors.append(LoadError("not_found", p, f"File or directory '{p}' was not found."))
     return files, errors
 
 
