@@ -15,13 +15,13 @@ from eval.metrics import hit_flags, mrr_at_k, recall_at_k
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="eval/datasets/dev.jsonl")
-    ap.add_argument("--dense", default="0,0.3,0.5,1")
+    ap.add_argument("--dense", default="0,0.3,1")
     ap.add_argument("--lex", default="1")
     ap.add_argument("--folded", default="0.5,1")
-    ap.add_argument("--prior", default="0,0.5,1")
-    ap.add_argument("--rrf-k", default="60")
+    ap.add_argument("--prior", default="0.5,1,2")
+    ap.add_argument("--rrf-k", default="10,60")
     ap.add_argument("--fusion", default="rrf")
-    ap.add_argument("--section-prior", type=float, default=0.5)
+    ap.add_argument("--section-prior", type=float, default=1.0)
     ap.add_argument("--alpha", default="0.8")
     args = ap.parse_args()
     from rag.config import Settings

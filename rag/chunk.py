@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from .clean import clean_text
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "7"
+CHUNKER_VERSION = "8"
 
 _LEVELS = [  # (level, pattern, max length) — lower level = higher in the hierarchy
     (0, re.compile(r"^(?:Phần|PHẦN)\s+(?:thứ|THỨ)?\s*\S+", re.U), 200),
@@ -186,12 +186,27 @@ def chunk_document(document: Document, chunk_size: int = 700, chunk_overlap: int
                                 page=_page_at(pages, p_start)))
     for note in cleaned.footnotes:
         path = next((p for p, s, e in sections if s <= note.offset <= e), [])
-        chunks.append(Chunk(doc=document.doc, text=f"(Chú thích {note.number}) {note.text}", title=info.title,
+        context = _marker_context(cleaned.text, note.offset)
+        label = f"(Chú thích {note.number} của câu “…{context}”)" if context else f"(Chú thích {note.number})"
+        chunks.append(Chunk(doc=document.doc, text=f"{label} {note.text}", title=info.title,
                             date=info.date, heading_path=path, start=note.offset, end=note.offset,
                             page=_page_at(pages, note.offset), kind="footnote"))
     for i, c in enumerate(chunks):
         c.chunk_id = f"{document.doc}#{i}"
     return chunks, info
+
+
+def _marker_context(text: str, offset: int, max_chars: int = 160) -> str:
+    """The words just before a footnote's marker: a note like "Nhà máy than cốc…; (2) Bãi rác…" only makes
+    sense (to search and to the LLM) next to the sentence it annotates ("xử lý triệt để 04 cơ sở…")."""
+    start = max(0, offset - max_chars)
+    before = text[start:offset]
+    cut = max(before.rfind(". "), before.rfind("\n"), before.rfind("; "))
+    if cut >= 0:
+        before = before[cut + 2:]
+    elif start > 0:
+        before = before.split(" ", 1)[-1]  # do not start mid-word
+    return re.sub(r"\s+", " ", before).strip(" ,;:")
 
 
 def _page_at(pages: list[tuple[int, int]], offset: int) -> int | None:

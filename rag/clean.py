@@ -17,7 +17,8 @@ _CAPS = "A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙ�
 # "2021 ban hành", "19 cơ bản" are wrapped sentences.
 _LIST_MARK = re.compile(r"^\s*(?:[-+•*–]\s|[a-zđ]\)\s|\d{1,2}(?:\.\d{1,2})*\.\s|\d{1,2}(?:\.\d{1,2})+\s"
                         rf"|\d{{1,2}}\s(?=[{_CAPS}])|[IVXLC]+\.\s|[A-ZĐ]\.\s|#|\*\*|Phần thứ)")
-_FOOTNOTE = re.compile(rf"^\s?(\d{{1,2}}) (?=[{_CAPS}])(.*)$")
+_FOOTNOTE = re.compile(rf"^\s?(\d{{1,2}})\s+(?=[{_CAPS}])(.*)$")  # PDF notes are often "16   Nhà máy…"
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s|[IVXLC]+\.\s)")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|`)")
 
@@ -94,8 +95,11 @@ def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str
             if marker.search(recent[-4000:]):
                 block = [m.group(2).strip()]
                 j = i + 1
-                while not block[-1].endswith(_TERMINAL) and j < len(lines) and j - i < 6:
+                while not block[-1].endswith(_TERMINAL) and j < len(lines) and j - i < 12:
                     nxt = lines[j]
+                    if not nxt.strip() and j + 1 < len(lines) and lines[j + 1][:1].islower():
+                        j += 1  # a double-spaced PDF note wraps across a blank line onto a lower-case line
+                        continue
                     if not nxt.strip() or nxt.startswith(" ") or _FOOTNOTE.match(nxt):
                         break
                     block.append(nxt.strip())
@@ -123,6 +127,10 @@ def _remove_marker(text: str, n: int, before: int) -> tuple[str, int]:
 
 def clean_text(raw: str) -> CleanText:
     """Normalize a whole report: see the module docstring."""
+    # Unicode superscript footnotes ("²⁹ 03 Đề án…", "Đề án²⁹") are the same thing written another way
+    # (not a unit: "120 m²", "5km³"); converted first, as a superscript glued to a word hides its tone mark.
+    raw = re.sub(r"(?<![\d\s]m)(?<![\d\s][kcdh]m)[⁰¹²³⁴⁵⁶⁷⁸⁹]+",
+                 lambda m: f"<sup>{m.group(0).translate(_SUPERSCRIPT)}</sup>", raw)
     text = canonical_tones(raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
     text = text.replace("\f", "\n")
     # HTML footnotes from converted reports: "<sup>12</sup> Trong đó: …" at a line start is the note itself,

@@ -44,7 +44,7 @@ class Settings:
     top_k: int = 3  # passages shown to the LLM (each one costs ~5 s of prompt processing on 2 cores)
     passage_chars: int = 400  # each passage is cut to its best-matching sentences (prompt speed, focus)
     candidates: int = 40  # per retriever, before fusion
-    rrf_k: int = 60
+    rrf_k: int = 10  # small k: the first ranks of each retriever dominate (measured, eval/RESULTS.md)
     # UI server
     host: str = "127.0.0.1"
     port: int = 7860

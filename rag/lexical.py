@@ -14,7 +14,7 @@ import numpy as np
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-from .text import tokenize, with_bigrams
+from .text import strip_question_words, tokenize, with_bigrams
 
 
 class _Field:
@@ -36,8 +36,10 @@ class LexicalIndex:
 
     def __init__(self, texts: list[str]):
         self.accented = _Field([with_bigrams(tokenize(t)) for t in texts])
-        self.folded = _Field([with_bigrams(tokenize(t, folded=True)) for t in texts])
+        self.folded = _Field([with_bigrams(tokenize(t, folded=True, stopwords=False)) for t in texts])
 
     def scores(self, query: str, folded: bool) -> np.ndarray:
-        field = self.folded if folded else self.accented
-        return field.scores(with_bigrams(tokenize(query, folded=folded)))
+        query = strip_question_words(query)
+        if folded:
+            return self.folded.scores(with_bigrams(tokenize(query, folded=True, stopwords=False)))
+        return self.accented.scores(with_bigrams(tokenize(query)))

@@ -91,16 +91,45 @@ bao nhiêu nào gì ra sao không hay hoặc là ai đâu tại vì bởi trên 
 STOPWORDS_FOLDED = {fold(w) for w in STOPWORDS}
 
 
-def tokenize(text: str, folded: bool = False) -> list[str]:
+def tokenize(text: str, folded: bool = False, stopwords: bool = True) -> list[str]:
     """Syllable tokens with numbers and codes whole; ``folded`` strips diacritics first.
+
+    Folded stopwords are ambiguous ("co" is "có" but also "cơ" in "cơ cấu", "dau" is "đầu" in "đầu tư"),
+    so the lexical index's folded field passes ``stopwords=False`` and lets BM25's IDF weigh them.
 
     Example: ``tokenize("Tiêm 1.028.633 mũi")`` -> ``["tiêm", "1.028.633", "mũi"]``
     """
     text = canonical_tones(text).lower()
     if folded:
         text = fold(text)
-    stop = STOPWORDS_FOLDED if folded else STOPWORDS
+    stop = (STOPWORDS_FOLDED if folded else STOPWORDS) if stopwords else ()
     return [t for t in _TOKEN.findall(text) if t not in stop]
+
+
+# Phrases that only say "this is a question" ("bao nhiêu", "như thế nào", "nêu"): in BM25 they are rare
+# in reports, so they would score as if they were topical; matched accent-folded, so typed either way.
+_QUESTION_PHRASES = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, map(fold, """
+như thế nào|thế nào|ra sao|là gì|là những gì|những gì|gồm những|bao gồm những|là bao nhiêu|bao nhiêu|
+là ai|những ai|ở đâu|khi nào|bao giờ|vì sao|tại sao|do đâu|có phải|hay không|được không|hãy|cho biết|
+nêu rõ|nêu|liệt kê|thứ mấy|mấy
+""".replace("\n", "").split("|"))), key=len, reverse=True)) + r")(?!\w)")
+
+
+def strip_question_words(query: str) -> str:
+    """Drop question scaffolding from a search query, keeping the topic words and every number.
+
+    Example: ``strip_question_words("Thu ngân sách năm 2021 là bao nhiêu?")`` -> ``"Thu ngân sách năm 2021 ?"``
+    """
+    low = canonical_tones(query).lower()
+    folded = fold(low)
+    if len(folded) != len(query):  # rare characters whose case/fold changes length: leave the query alone
+        return query
+    out, last = [], 0
+    for m in _QUESTION_PHRASES.finditer(folded):
+        out.append(query[last:m.start()])
+        last = m.end()
+    out.append(query[last:])
+    return "".join(out)
 
 
 def with_bigrams(tokens: list[str]) -> list[str]:
