@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .accents import AccentRestorer
 from .config import Settings
-from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, looks_like_refusal, missing_key_terms, numbers_in,
-                        strip_citations, supporting_span, topic_coverage, year_conflict)
+from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, lacks_quantity, looks_like_refusal,
+                        missing_key_terms, numbers_in, repair_citations, says_nothing, strip_citations, supporting_span,
+                        topic_coverage, year_conflict)
 from .retrieve import Retriever
+from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
 
 MIN_TOPIC_COVERAGE = 0.3  # chosen on the dev set: below it the best passage is about something else
@@ -43,6 +46,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self.retriever = retriever or Retriever.load(self.settings)
         self._llm = llm
+        self._restorer: AccentRestorer | None = None
         self.prompts = Prompts.load(self.settings.prompts_dir)
 
     @property
@@ -55,6 +59,15 @@ class Assistant:
     def reload_index(self) -> None:
         """Pick up a re-built index (after an upload or removal)."""
         self.retriever = Retriever.load(self.settings)
+        self._restorer = None
+
+    def restore_accents(self, question: str) -> str:
+        """A question typed without diacritics, with them put back from the reports' own spelling."""
+        if has_diacritics(question):
+            return question
+        if self._restorer is None:  # built on the first accentless question (~3 s)
+            self._restorer = AccentRestorer([c.text for c in self.retriever.chunks])
+        return self._restorer.restore(question)
 
     # -- stages ---------------------------------------------------------------------------------
     def condense(self, question: str, history: list[tuple[str, str]] | None) -> str:
@@ -88,6 +101,8 @@ class Assistant:
         The small model happily answers a 2024 question with a 2025 figure, or a question about the
         party secretary with the chairman's name; these checks catch that from the evidence itself.
         """
+        if lacks_quantity(question, answer):
+            return "the question asks how many/how much and the answer states no figure"
         docs = self.retriever.stored.docs
         evidence = " ".join(c.embed_text() for c in cited)
         coverage = topic_coverage(question, evidence)
@@ -137,7 +152,8 @@ class Assistant:
         question = question.strip()
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
         standalone = self.condense(question, history)
-        hits = self.retriever.search(standalone, k=self.settings.top_k)
+        hits = self.retriever.search(standalone, k=self.settings.top_k)  # the folded field handles "no marks"
+        standalone = self.restore_accents(standalone)  # but the LLM reads Vietnamese better with them
         t_ret = time.perf_counter()
         yield "retrieved", hits
         timings = {"retrieval_s": t_ret - t0}
@@ -164,22 +180,30 @@ class Assistant:
                  models: dict) -> Answer:
         """Apply the grounding checks to a generated ``text`` (public so checks can be tested directly)."""
         warnings: list[str] = []
+        text = text.replace("[n]", "").strip()  # the instruction's placeholder, copied by a small model
         if not text or looks_like_refusal(text):
             return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
                           ["the model found no answer in the passages"])
         chunks = [h.chunk for h in hits]
+        text, moved = repair_citations(text, standalone, chunks)
+        warnings += moved
         check = check_answer(text, standalone, chunks)
         if check.invalid:
             warnings.append(f"removed citations to passages never shown: {check.invalid}")
         if not check.supported:
             # keep what is supported: drop the clauses with invented figures, abstain if nothing is left
-            trimmed = drop_unsupported(text, check.unsupported_numbers)
-            note = f"removed figures absent from the passages: {check.unsupported_numbers}"
+            trimmed = drop_unsupported(text, check.unsupported_numbers, check.unsupported_names)
+            note = "removed " + "; ".join(
+                f"{what} absent from the passages: {found}" for what, found in
+                (("figures", check.unsupported_numbers), ("names", check.unsupported_names)) if found)
             if not trimmed:
                 return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone, [note])
             warnings.append(note)
             text = trimmed
             check = check_answer(text, standalone, chunks)
+        if says_nothing(text, standalone, chunks):
+            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
+                          [f"answer rejected: it only repeats the question or passage headings ({text[:80]!r})"])
         if not check.cited:
             check.cited = [1]
             warnings.append("the model cited nothing; the top passage is attached")

@@ -76,6 +76,15 @@ def _line_width(lines: list[str]) -> int:
     return int(statistics.quantiles(lengths, n=10)[6] * 0.8)  # 70th percentile, with slack
 
 
+def _continues_note(last: str, nxt: str) -> bool:
+    """After a blank line, does a footnote go on? Yes onto a lower-case line ("trấn Pác Miầu…"), or when a
+    capitalised name is split ("…huyện Nguyên" / "Bình, tỉnh…")."""
+    if not nxt.strip() or nxt.startswith(" ") or _FOOTNOTE.match(nxt) or _LIST_MARK.match(nxt):
+        return False
+    words = last.split()
+    return nxt[0].islower() or bool(words and words[-1][:1].isupper() and nxt[0].isupper())
+
+
 def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str, int]]]:
     """Pull sequentially numbered footnote blocks ("1 Theo báo cáo...") out of the line list.
 
@@ -97,8 +106,8 @@ def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str
                 j = i + 1
                 while not block[-1].endswith(_TERMINAL) and j < len(lines) and j - i < 12:
                     nxt = lines[j]
-                    if not nxt.strip() and j + 1 < len(lines) and lines[j + 1][:1].islower():
-                        j += 1  # a double-spaced PDF note wraps across a blank line onto a lower-case line
+                    if not nxt.strip() and j + 1 < len(lines) and _continues_note(block[-1], lines[j + 1]):
+                        j += 1  # a double-spaced PDF note wraps across a blank line
                         continue
                     if not nxt.strip() or nxt.startswith(" ") or _FOOTNOTE.match(nxt):
                         break

@@ -26,6 +26,12 @@ tính đến hết ngày tháng toàn được có nào gì thế như hiện k�
 """.split())
 
 
+# Words an answer wraps around its content ("Theo báo cáo [1], …", "Trong các đoạn trích, …").
+_ANSWER_SCAFFOLD = set(fold(w) for w in """
+báo cáo đoạn trích trong theo nêu rõ rằng chỉ có số thông tin tài liệu dựa vào trên cho biết
+""".split())
+
+
 def citations_in(text: str) -> list[int]:
     out = []
     for m in _CITE.finditer(text):
@@ -47,6 +53,7 @@ class GroundingResult:
     cited: list[int]  # valid citation numbers, in order of first use
     invalid: list[int] = field(default_factory=list)  # cited but never shown
     unsupported_numbers: list[str] = field(default_factory=list)
+    unsupported_names: list[str] = field(default_factory=list)  # "Nguyễn Văn A" found in no passage
     supported: bool = True
     auto_cited: list[int] = field(default_factory=list)  # added because the numbers live there
 
@@ -82,22 +89,139 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
                     result.auto_cited.append(p)
                 missing.remove(n)
                 break
+    if not result.cited:  # no citation and no figure: the passage that shares most words with the answer
+        words = set(tokenize(strip_citations(answer), folded=True))
+        overlap = {n: len(words & set(tokenize(p.text, folded=True))) for n, p in zip(shown, passages)}
+        best = max(sorted(shown), key=lambda n: overlap[n], default=None)
+        if best is not None and overlap[best] > 0:
+            result.cited, result.auto_cited = [best], [best]
     result.unsupported_numbers = missing
-    result.supported = not missing
+    result.unsupported_names = unsupported_names(answer, question, passages)
+    result.supported = not missing and not result.unsupported_names
     return result
+
+
+_NAME = re.compile(r"(?<![\w])[^\W\d_]+(?:[ \t]+[^\W\d_]+)+")
+
+
+def _names(text: str) -> list[str]:
+    """Runs of two or more capitalised words ("Nguyễn Văn A", "Nà Rạ"), split out of longer word runs."""
+    out = []
+    for run in _NAME.finditer(text):
+        cur: list[str] = []
+        for w in run.group(0).split() + [""]:
+            if w[:1].isupper():
+                cur.append(w)
+                continue
+            if len(cur) > 1:
+                out.append(" ".join(cur))
+            cur = []
+    return out
+
+
+def unsupported_names(answer: str, question: str, passages: list[Chunk]) -> list[str]:
+    """Proper names (two or more capitalised words) in the answer that neither the question nor any shown
+    passage contains: asked who the party secretary is, a small model makes one up ("Nguyễn Văn …").
+
+    Example: ``unsupported_names("Bí thư là Nguyễn Văn A.", "Bí thư là ai?", passages)`` -> ``["Nguyễn Văn A"]``
+    """
+    evidence = fold(" ".join([question] + [f"{p.title} {p.section} {p.text}" for p in passages]))
+    evidence = re.sub(r"\s+", " ", evidence)
+    out = []
+    for name in _names(strip_citations(answer)):
+        if name.isupper():  # acronyms (GRDP, UBND) are checked as terms elsewhere
+            continue
+        words = name.split()  # a capitalised lead word is often just the line start: "Xã Hưng Đạo"
+        if fold(name) not in evidence and not (len(words) > 2 and fold(" ".join(words[1:])) in evidence):
+            out.append(name)
+    return out
+
+
+_ASKS_QUANTITY = re.compile(r"\bbao nhieu\b")  # not "mấy": folded it is also "máy" (nhà máy)
+# count words, folded; "một", "năm", "sáu", "tám", "tư", "tỷ" fold onto common non-count words and are left out
+_NUMBER_WORDS = set("hai ba bon bay chin muoi tram nghin ngan trieu".split())
+
+
+def lacks_quantity(question: str, answer: str) -> bool:
+    """A "bao nhiêu" question answered without any figure of its own (a date "5/2021" or "bốn" counts).
+
+    Example: ``lacks_quantity("Đón bao nhiêu lượt khách?", "Cao Bằng là điểm đến hấp dẫn [1].")`` -> True
+    """
+    if not _ASKS_QUANTITY.search(fold(question)):
+        return False
+    text = strip_citations(answer)
+    asked = numbers_in(question) | set(re.findall(r"\d+(?:/\d+)+", question))
+    if (numbers_in(text) | set(re.findall(r"\d+(?:/\d+)+", text))) - asked:
+        return False
+    said = set(re.findall(r"\w+", fold(text))) & _NUMBER_WORDS
+    return not (said - set(re.findall(r"\w+", fold(question))))
+
+
+def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
+    """True when the answer only repeats the question or the passages' titles and headings.
+
+    A small model sometimes answers "Báo cáo 2: <title> — <section> [2]" or restates the question; shown as
+    an answer, that looks like a finding. Such an answer has no figure and no word of its own.
+    """
+    headers = " ".join([question] + [f"{p.title} {p.date} {' '.join(p.heading_path)}" for p in passages])
+    text = strip_citations(answer).replace("[n]", " ")
+    if {n for n in numbers_in(text) - numbers_in(headers) if not re.fullmatch(r"\d", n)}:
+        return False
+    known = set(tokenize(headers, folded=True)) | _ANSWER_SCAFFOLD
+    return not [t for t in tokenize(text, folded=True) if len(t) > 1 and not t[0].isdigit() and t not in known]
+
+
+def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple[str, list[str]]:
+    """Point each sentence's citation at the shown passage that holds its figures.
+
+    The small model often cites [1] for a figure it copied from [2]; a citation an official cannot verify
+    is worse than none. A sentence's markers are rewritten only when its cited passages hold none of its
+    figures and another shown passage holds all of them. Returns the text and a note per change.
+
+    Example: ``repair_citations("Đạt 1.790 tỷ đồng [1].", "q", [p_without, p_with])[0]`` -> ``"Đạt 1.790 tỷ đồng [2]."``
+    """
+    pnums = [numbers_in(p.text) for p in passages]
+    q_nums = numbers_in(question)
+    notes: list[str] = []
+
+    def fix(m: re.Match) -> str:
+        sent = m.group(0)
+        cites = [n for n in citations_in(sent) if 1 <= n <= len(passages)]
+        nums = {n for n in numbers_in(strip_citations(sent)) - q_nums if not re.fullmatch(r"\d", n)}
+        if not cites or not nums or any(nums & pnums[n - 1] for n in cites):
+            return sent
+        holders = [i + 1 for i, pn in enumerate(pnums) if nums <= pn]
+        if len(holders) != 1:
+            return sent
+        notes.append(f"citation {list(dict.fromkeys(cites))} -> [{holders[0]}]: the figures {sorted(nums)} are there")
+        return _retarget(sent, holders[0])
+
+    return _SENT.sub(fix, answer), notes
+
+
+def _retarget(sentence: str, n: int) -> str:
+    """Replace every citation marker of a sentence with one ``[n]`` (at the first marker's place)."""
+    first = True
+
+    def sub(m: re.Match) -> str:
+        nonlocal first
+        out, first = (f"{m.group(1)}[{n}]" if first else ""), False
+        return out
+    return re.sub(r"(\s*)" + _CITE.pattern, sub, sentence)
 
 
 _CLAUSE_END = re.compile(r"(?<=[,;.])\s+|\n+")  # punctuation then a space: not "1.790" or "92,96"
 
 
-def drop_unsupported(answer: str, unsupported: list[str]) -> str:
-    """Remove the clauses of ``answer`` that state an unsupported number; '' when nothing factual is left.
+def drop_unsupported(answer: str, unsupported: list[str], names: list[str] = ()) -> str:
+    """Remove the clauses of ``answer`` that state an unsupported number or name; '' when nothing factual
+    is left.
 
     Example: ``drop_unsupported("Đạt 1.790 tỷ đồng [1], bằng 89% [1].", ["89"])`` -> ``"Đạt 1.790 tỷ đồng [1]."``
     """
     bad = set(unsupported)
     clauses = [c for c in _CLAUSE_END.split(answer) if c.strip()]
-    kept = [c for c in clauses if not (numbers_in(strip_citations(c)) & bad)]
+    kept = [c for c in clauses if not (numbers_in(strip_citations(c)) & bad) and not any(n in c for n in names)]
     text = " ".join(kept).strip().rstrip(",;")
     if not numbers_in(strip_citations(text)) and len(tokenize(strip_citations(text))) < 4:
         return ""

@@ -123,6 +123,60 @@ def test_number_check_unit():
     assert check_answer("Có hai chỉ tiêu: (1) đạt 1.790 tỷ đồng [1].", "q", passages).supported  # enumerations
 
 
+@pytest.mark.parametrize("answer, expected", [
+    ("Đạt 1.790 tỷ đồng [1].", "Đạt 1.790 tỷ đồng [2]."),  # the figure is only in [2]
+    ("Đạt 1.790 tỷ đồng [2].", "Đạt 1.790 tỷ đồng [2]."),  # already right
+    ("Đạt 1.500 tỷ đồng [2], năm sau 1.790 tỷ đồng [1].", "Đạt 1.500 tỷ đồng [2], năm sau 1.790 tỷ đồng [1]."),  # one
+    ("Đạt 1.790 tỷ đồng, bằng 122,8% [1][3].", "Đạt 1.790 tỷ đồng, bằng 122,8% [2]."),  # sentence, some figure cited
+    ("Đạt 2.000 tỷ đồng [1].", "Đạt 2.000 tỷ đồng [1]."),  # nowhere: left to the number check
+    ("Năm 2021 đạt nhiều kết quả [1].", "Năm 2021 đạt nhiều kết quả [1]."),  # no figure
+])
+def test_citation_moves_to_the_passage_holding_the_figures(answer, expected):
+    from rag.grounding import repair_citations
+    from rag.types import Chunk
+    passages = [Chunk(doc="a", text="Năm 2020 thu ngân sách đạt 1.500 tỷ đồng."),
+                Chunk(doc="b", text="Thu ngân sách năm 2021 đạt 1.790 tỷ đồng, bằng 122,8% dự toán.")]
+    assert repair_citations(answer, "Thu ngân sách năm 2021?", passages)[0] == expected
+
+
+def test_invented_name_is_unsupported_and_header_echo_says_nothing():
+    from rag.grounding import says_nothing, unsupported_names
+    from rag.types import Chunk
+    passages = [Chunk(doc="a", text="Chủ tịch UBND tỉnh Hoàng Xuân Ánh chủ trì phiên họp; mỏ sắt Nà Rạ được khai thác.",
+                      title="Thông báo kết luận phiên họp", heading_path=["II. Kinh tế", "1. Công nghiệp"])]
+    q = "Bí thư Tỉnh ủy Cao Bằng là ai?"
+    assert unsupported_names("Bí thư Tỉnh ủy Cao Bằng là Nguyễn Văn Tinh [1].", q, passages) == ["Nguyễn Văn Tinh"]
+    assert unsupported_names("Chủ tịch là Hoàng Xuân Ánh [1]; mỏ Nà Rạ.", q, passages) == []
+    assert check_answer("Là Nguyễn Văn Tinh [1].", q, passages).supported is False
+    assert drop_unsupported("Là Nguyễn Văn Tinh [1].", [], ["Nguyễn Văn Tinh"]) == ""
+    # an answer that only repeats headings or the question is no answer
+    assert says_nothing("Báo cáo 1: Thông báo kết luận phiên họp — 1. Công nghiệp [1]", q, passages)
+    assert says_nothing("Trong các báo cáo, Bí thư Tỉnh ủy Cao Bằng là ai.", q, passages)
+    assert not says_nothing("Mỏ sắt Nà Rạ [1].", "Mỏ sắt nào được khai thác?", passages)
+    assert not says_nothing("Đạt 1.790 tỷ đồng [1].", q, passages)
+
+
+@pytest.mark.parametrize("question, answer, lacks", [
+    ("Năm 2024 đón bao nhiêu lượt khách quốc tế?", "Cao Bằng là một trong những điểm đến tốt nhất [1].", True),
+    ("Năm 2024 đón bao nhiêu lượt khách quốc tế?", "Năm 2024 là năm du lịch [1].", True),  # the asked year is no answer
+    ("Năm 2024 đón bao nhiêu lượt khách?", "Đón 1,2 triệu lượt [1].", False),
+    ("Hòa lưới vào thời điểm nào, công suất bao nhiêu?", "Hòa lưới tháng 5/2021 [1].", False),
+    ("Có bao nhiêu nhà máy thủy điện?", "Bốn nhà máy [1].", False),
+    ("Bốn nhà máy thủy điện nào đã vận hành?", "Bạch Đằng, Bình Long [1].", False),  # not a quantity question
+])
+def test_quantity_question_needs_a_figure(question, answer, lacks):
+    from rag.grounding import lacks_quantity
+    assert lacks_quantity(question, answer) is lacks
+
+
+def test_uncited_answer_without_figures_cites_the_passage_it_copies():
+    from rag.types import Chunk
+    passages = [Chunk(doc="a", text="Thu ngân sách đạt 1.790 tỷ đồng."),
+                Chunk(doc="b", text="Chỉ đạo khẩn trương đưa mỏ sắt Nà Rạ vào khai thác lộ thiên.")]
+    result = check_answer("Mỏ sắt Nà Rạ được đưa vào khai thác lộ thiên.", "Mỏ sắt nào?", passages)
+    assert result.cited == [2] and result.auto_cited == [2]
+
+
 def test_follow_up_is_condensed_before_retrieval(settings, retriever):
     fake = FakeLLMForPlumbing("Khu vực dịch vụ 6 tháng đầu năm 2023 tăng bao nhiêu?")
     assistant = Assistant(settings, retriever=retriever, llm=fake)

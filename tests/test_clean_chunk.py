@@ -108,6 +108,28 @@ def test_footnote_marker_removed_and_footnote_kept_as_its_own_chunk():
     assert any("bằng 14,3% KH." in c.text for c in body)
 
 
+def test_spaced_pdf_footnote_is_extracted_across_blank_lines_with_its_sentence():
+    # five-year report: "16   Nhà máy…" (several spaces), its lines double-spaced; the marker is "nghiêm trọng16,"
+    assert "nghiêm trọng16," in raw(FIVE_YEARS) and "\n16   Nhà máy sản xuất than cốc" in raw(FIVE_YEARS)
+    result = cleaned(FIVE_YEARS)
+    note = next(f for f in result.footnotes if f.number == 16)
+    assert note.text.startswith("Nhà máy sản xuất than cốc xã Đức Xuân")
+    assert note.text.endswith("huyện Trùng Khánh, tỉnh Cao Bằng.")  # the wrapped lines came along
+    assert "nghiêm trọng16" not in result.text and "Nhà máy sản xuất than cốc" not in result.text
+    chunks, _ = chunked(FIVE_YEARS)
+    chunk = next(c for c in chunks if c.kind == "footnote" and "than cốc" in c.text)
+    # the note carries the words it annotates, so "04 cơ sở … là những cơ sở nào?" can find it
+    assert chunk.text.startswith("(Chú thích 16 của câu “…")
+    assert "xử lý triệt để 04 cơ sở gây ô nhiễm môi trường nghiêm trọng”)" in chunk.text
+
+
+def test_unicode_superscript_footnotes_but_not_units():
+    text = clean_text("Ban hành 03 Đề án²⁹ trong năm.\n\n²⁹ Đề án phát triển du lịch.\n\nDiện tích 120 m² và 5 km².").text
+    assert "Đề án trong năm." in text  # marker dropped, not glued onto the next figure
+    assert "(Chú thích 29) Đề án phát triển du lịch." in text
+    assert "120 m²" in text and "5 km²" in text
+
+
 def test_markdown_emphasis_is_stripped():
     excerpt = ("**Về công tác phòng, chống dịch COVID-19:** Tháng 4 năm 2022, số trường hợp mắc COVID-19 mới "
                "trên địa bàn tỉnh **giảm trên 1,5 lần so với tháng 3 (tháng 3 có 5.3407 ca mắc, tháng 4 có "

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, tokenize,
-                      with_bigrams)
+from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, strip_question_words,
+                      tokenize, with_bigrams)
 
 
 @pytest.mark.parametrize("old, modern", [
@@ -103,6 +103,32 @@ def test_tokenize_example_and_stopwords():
 def test_accentless_tokens_equal_folded_accented_tokens(accented, plain):
     assert tokenize(plain, folded=True) == tokenize(accented, folded=True)
     assert tokenize(plain, folded=True) == [fold(t) for t in tokenize(accented, folded=True)]
+
+
+@pytest.mark.parametrize("accented, kept", [
+    ("Cơ cấu kinh tế", "co"),  # "co" is also the stopword "có"
+    ("vốn đầu tư công", "dau"),  # "đâu"
+    ("tài chính", "tai"),  # "tại"
+    ("thị trấn", "thi"),  # "thì"
+    ("số hộ nghèo", "so"),  # "so (với)"
+])
+def test_folded_tokens_without_stopwords_keep_ambiguous_syllables(accented, kept):
+    assert kept not in tokenize(accented, folded=True)  # the grounding checks' symmetric form drops them
+    assert kept in tokenize(accented, folded=True, stopwords=False)
+    assert tokenize(fold(accented), folded=True, stopwords=False) == tokenize(accented, folded=True, stopwords=False)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Thu ngân sách năm 2021 là bao nhiêu?", "Thu ngân sách năm 2021 ?"),
+    ("ty le ho ngheo nam 2021 la bao nhieu", "ty le ho ngheo nam 2021 "),
+    ("Nêu những hạn chế về phát triển kinh tế", " những hạn chế về phát triển kinh tế"),
+    ("PCI năm 2022 xếp hạng thứ mấy?", "PCI năm 2022 xếp hạng ?"),
+    ("Vì sao tỷ lệ BHYT chưa đạt?", " tỷ lệ BHYT chưa đạt?"),
+    ("Bảo hiểm xã hội", "Bảo hiểm xã hội"),  # "hội" is not "hỏi"; nothing to strip
+    ("Nêu", ""),
+])
+def test_strip_question_words(query, expected):
+    assert strip_question_words(query) == expected
 
 
 def test_with_bigrams():
