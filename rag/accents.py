@@ -5,8 +5,8 @@ Search does not need this (the lexical index has an accent-folded field), but a 
 copies it back without marks. Each folded word pair (then word) is mapped to its most frequent accented
 spelling in the indexed passages, with a short list of question words the reports rarely use.
 
-Example: ``AccentRestorer(["Sản lượng điện sản xuất đạt 1.200 triệu kWh"]).restore("san luong dien dat bao nhieu")``
--> ``"sản lượng điện đạt bao nhiêu"``
+Example: ``AccentRestorer(["Sản lượng điện sản xuất đạt 1.200 triệu kWh"])``
+``.restore("san luong dien dat bao nhieu")`` -> ``"sản lượng điện đạt bao nhiêu"``
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from .text import fold, has_diacritics
 _WORD = re.compile(r"[^\W\d_]+")
 
 # Question words: frequent in questions, rare in reports (so the corpus cannot teach them).
-QUESTION_WORDS = ["bao nhiêu", "như thế nào", "thế nào", "là gì", "là ai", "những gì", "ở đâu", "khi nào",
-                  "vì sao", "tại sao", "ra sao", "mấy", "nào", "gì", "của", "được", "những", "là", "có",
-                  "không", "đã", "và", "đến", "tính đến", "so với", "cùng kỳ", "tỉnh", "năm"]
+QUESTION_WORDS = ["bao nhiêu", "như thế nào", "thế nào", "là gì", "là ai", "những gì", "ở đâu",
+                  "khi nào", "vì sao", "tại sao", "ra sao", "mấy", "nào", "gì", "của", "được", "những",
+                  "là", "có", "không", "đã", "và", "đến", "tính đến", "so với", "cùng kỳ", "tỉnh", "năm"]
 
 
 class AccentRestorer:

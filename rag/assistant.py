@@ -13,9 +13,9 @@ from pathlib import Path
 
 from .accents import AccentRestorer
 from .config import Settings
-from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, lacks_quantity, looks_like_refusal,
-                        missing_key_terms, numbers_in, repair_citations, says_nothing, strip_citations, supporting_span,
-                        topic_coverage, year_conflict)
+from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, lacks_quantity,
+                        looks_like_refusal, missing_key_terms, numbers_in, repair_citations, says_nothing,
+                        strip_citations, supporting_span, topic_coverage, year_conflict)
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit

@@ -197,13 +197,18 @@ class Retriever:
 
         fused = self._rrf(ranked) if self.fusion == "rrf" else self._convex(ranked, raw)
         facets = query_facets(query)
+        # the report's header and the chunk's own section heading both count; each distinct one is matched once
+        doc_match = {d: facet_match(facets, h, folded=True) for d, h in self.doc_header.items()} if facets else {}
+        section_match: dict[str, float] = {}
         final: dict[int, float] = {}
         for i, s in fused.items():
             prior = 0.0
-            if facets:  # the report's header and the chunk's own section heading both count
-                c = self.chunks[i]
-                prior = self.doc_prior * facet_match(facets, self.doc_header.get(c.doc, ""), folded=True) \
-                    + self.section_prior * facet_match(facets, self.section_folded[i], folded=True)
+            if facets:
+                section = self.section_folded[i]
+                if section not in section_match:
+                    section_match[section] = facet_match(facets, section, folded=True)
+                prior = (self.doc_prior * doc_match.get(self.chunks[i].doc, 0.0)
+                         + self.section_prior * section_match[section])
             final[i] = s * (1.0 + prior)
         order = sorted(final, key=lambda i: (-final[i], i))[:k]
         hits = []
