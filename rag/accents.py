@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from .text import fold, has_diacritics
+from .text import QUESTION_PHRASES, fold, has_diacritics
 
 _WORD = re.compile(r"[^\W\d_]+")
 
 # Question words: frequent in questions, rare in reports (so the corpus cannot teach them).
-QUESTION_WORDS = ["bao nhiêu", "như thế nào", "thế nào", "là gì", "là ai", "những gì", "ở đâu",
-                  "khi nào", "vì sao", "tại sao", "ra sao", "mấy", "nào", "gì", "của", "được", "những",
-                  "là", "có", "không", "đã", "và", "đến", "tính đến", "so với", "cùng kỳ", "tỉnh", "năm"]
+QUESTION_WORDS = QUESTION_PHRASES + ["nào", "gì", "của", "được", "những", "là", "có", "không", "đã", "và",
+                                     "đến", "tính đến", "so với", "cùng kỳ", "tỉnh", "năm"]
 
 
 class AccentRestorer:

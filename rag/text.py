@@ -107,12 +107,21 @@ def tokenize(text: str, folded: bool = False, stopwords: bool = True) -> list[st
 
 
 # Phrases that only say "this is a question" ("bao nhiêu", "như thế nào", "nêu"): in BM25 they are rare
-# in reports, so they would score as if they were topical; matched accent-folded, so typed either way.
-_QUESTION_PHRASES = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, map(fold, """
+# in reports, so they would score as if they were topical. Matched with their marks when the query has
+# them ("mấy" is not "máy" in "nhà máy"), folded otherwise.
+QUESTION_PHRASES = """
 như thế nào|thế nào|ra sao|là gì|là những gì|những gì|gồm những|bao gồm những|là bao nhiêu|bao nhiêu|
-là ai|những ai|ở đâu|khi nào|bao giờ|vì sao|tại sao|do đâu|có phải|hay không|được không|hãy|cho biết|
+là ai|những ai|ở đâu|khi nào|bao giờ|vì sao|tại sao|có phải|hay không|được không|hãy|cho biết|
 nêu rõ|nêu|liệt kê|thứ mấy|mấy
-""".replace("\n", "").split("|"))), key=len, reverse=True)) + r")(?!\w)")
+""".replace("\n", "").split("|")
+
+
+def _phrase_pattern(phrases) -> re.Pattern:
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, phrases), key=len, reverse=True)) + r")(?!\w)")
+
+
+_QUESTION_ACCENTED = _phrase_pattern(QUESTION_PHRASES)
+_QUESTION_FOLDED = _phrase_pattern({fold(p) for p in QUESTION_PHRASES if fold(p) != "may"})  # "nha may"
 
 
 def strip_question_words(query: str) -> str:
@@ -121,11 +130,12 @@ def strip_question_words(query: str) -> str:
     Example: ``strip_question_words("Thu ngân sách năm 2021 là bao nhiêu?")`` -> ``"Thu ngân sách năm 2021 ?"``
     """
     low = canonical_tones(query).lower()
-    folded = fold(low)
-    if len(folded) != len(query):  # rare characters whose case/fold changes length: leave the query alone
+    accented = has_diacritics(query)
+    target = low if accented else fold(low)
+    if len(target) != len(query):  # rare characters whose case/fold changes length: leave the query alone
         return query
     out, last = [], 0
-    for m in _QUESTION_PHRASES.finditer(folded):
+    for m in (_QUESTION_ACCENTED if accented else _QUESTION_FOLDED).finditer(target):
         out.append(query[last:m.start()])
         last = m.end()
     out.append(query[last:])

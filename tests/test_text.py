@@ -126,6 +126,9 @@ def test_folded_tokens_without_stopwords_keep_ambiguous_syllables(accented, kept
     ("Vì sao tỷ lệ BHYT chưa đạt?", " tỷ lệ BHYT chưa đạt?"),
     ("Bảo hiểm xã hội", "Bảo hiểm xã hội"),  # "hội" is not "hỏi"; nothing to strip
     ("Nêu", ""),
+    ("Nhà máy thủy điện mấy?", "Nhà máy thủy điện ?"),  # "máy" is not "mấy"
+    ("nha may thuy dien", "nha may thuy dien"),
+    ("Do đầu tư công chậm", "Do đầu tư công chậm"),
 ])
 def test_strip_question_words(query, expected):
     assert strip_question_words(query) == expected
