@@ -64,14 +64,19 @@ def _answer_numbers(text: str) -> set[str]:
     return numbers_in(strip_citations(text))
 
 
+def _new_figures(text: str, known: str) -> set[str]:
+    """Numbers in ``text`` (citations aside) that ``known`` does not state; single digits are mostly
+    enumerations ("(1)", "1.") the model adds and carry no figure."""
+    return {n for n in _answer_numbers(text) - numbers_in(known) if not re.fullmatch(r"\d", n)}
+
+
 def check_answer(answer: str, question: str, passages: list[Chunk]) -> GroundingResult:
     """Validate citations and numbers of ``answer`` against the numbered ``passages`` (1-based)."""
     shown = set(range(1, len(passages) + 1))
     cites = citations_in(answer)
     valid = list(dict.fromkeys(n for n in cites if n in shown))
     invalid = sorted({n for n in cites if n not in shown})
-    # single digits are mostly enumerations ("(1)", "1.") the model adds; they carry no figure
-    nums = {n for n in _answer_numbers(answer) - numbers_in(question) if not re.fullmatch(r"\d", n)}
+    nums = _new_figures(answer, question)
     pnums = {n: numbers_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
     result = GroundingResult(cited=valid, invalid=invalid)
     # The model often forgets to cite: cite the passages that hold its numbers.
@@ -166,9 +171,9 @@ def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
     an answer, that looks like a finding. Such an answer has no figure and no word of its own.
     """
     headers = " ".join([question] + [f"{p.title} {p.date} {' '.join(p.heading_path)}" for p in passages])
-    text = strip_citations(answer).replace("[n]", " ")
-    if {n for n in numbers_in(text) - numbers_in(headers) if not re.fullmatch(r"\d", n)}:
+    if _new_figures(answer, headers):
         return False
+    text = strip_citations(answer)
     known = set(tokenize(headers, folded=True)) | _ANSWER_SCAFFOLD
     return not [t for t in tokenize(text, folded=True) if len(t) > 1 and not t[0].isdigit() and t not in known]
 
@@ -183,13 +188,12 @@ def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple
     Example: ``repair_citations("Đạt 1.790 tỷ đồng [1].", "q", [p_without, p_with])[0]`` -> ``"Đạt 1.790 tỷ đồng [2]."``
     """
     pnums = [numbers_in(p.text) for p in passages]
-    q_nums = numbers_in(question)
     notes: list[str] = []
 
     def fix(m: re.Match) -> str:
         sent = m.group(0)
         cites = [n for n in citations_in(sent) if 1 <= n <= len(passages)]
-        nums = {n for n in numbers_in(strip_citations(sent)) - q_nums if not re.fullmatch(r"\d", n)}
+        nums = _new_figures(sent, question)
         if not cites or not nums or any(nums & pnums[n - 1] for n in cites):
             return sent
         holders = [i + 1 for i, pn in enumerate(pnums) if nums <= pn]
