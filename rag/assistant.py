@@ -13,9 +13,9 @@ from pathlib import Path
 
 from .accents import AccentRestorer
 from .config import Settings
-from .grounding import (answer_year_mismatch, check_answer, drop_unsupported, excerpt, lacks_quantity,
-                        looks_like_refusal, missing_key_terms, numbers_in, repair_citations, says_nothing,
-                        strip_citations, supporting_span, topic_coverage, year_conflict)
+from .grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
+                        lacks_quantity, looks_like_refusal, missing_key_terms, numbers_in, repair_citations,
+                        says_nothing, strip_citations, supporting_span, topic_coverage, year_conflict)
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
@@ -131,10 +131,13 @@ class Assistant:
 
     def build_messages(self, question: str, hits: list[Hit]) -> list[dict]:
         # short headers: prompt processing dominates time to first token on a CPU
+        chars = self.settings.passage_chars
+        if asks_for_list(question):  # several items or reasons run over more of a passage than one figure
+            chars = chars * 3 // 2
         passages = "\n\n".join(self.prompts.passage.format(
             n=i, title=_short(h.chunk.title, 70), date=h.chunk.date or "không rõ ngày",
             section=_short(h.chunk.heading_path[-1] if h.chunk.heading_path else "—", 50),
-            text=excerpt(h.chunk.text, question, self.settings.passage_chars)) for i, h in enumerate(hits, 1))
+            text=excerpt(h.chunk.text, question, chars)) for i, h in enumerate(hits, 1))
         return [{"role": "system", "content": self.prompts.system},
                 {"role": "user", "content": self.prompts.answer.format(passages=passages, question=question)}]
 
@@ -153,6 +156,7 @@ class Assistant:
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
         standalone = self.condense(question, history)
         hits = self.retriever.search(standalone, k=self.settings.top_k)  # the folded field handles "no marks"
+        hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
         standalone = self.restore_accents(standalone)  # but the LLM reads Vietnamese better with them
         t_ret = time.perf_counter()
         yield "retrieved", hits

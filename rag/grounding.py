@@ -149,6 +149,19 @@ _ASKS_QUANTITY = re.compile(r"\bbao nhieu\b")  # not "mấy": folded it is also 
 _NUMBER_WORDS = set("hai ba bon bay chin muoi tram nghin ngan trieu".split())
 
 
+_LIST_QUESTION = re.compile(r"\b(?:nhung|cac)\b[^?.]*\bnao\b|\bnhung gi\b|\bgom\b|^\W*(?:neu|liet ke)\b|"
+                            r"\b(?:vi|tai) sao\b|\bnguyen nhan\b")
+
+
+def asks_for_list(question: str) -> bool:
+    """Whether the answer is several items or reasons ("những xã nào", "Nêu…", "Vì sao…"): such answers run
+    over more of a passage than one figure does.
+
+    Example: ``asks_for_list("Những huyện nào diễn tập khu vực phòng thủ?")`` -> ``True``
+    """
+    return bool(_LIST_QUESTION.search(fold(question.lower())))
+
+
 def lacks_quantity(question: str, answer: str) -> bool:
     """A "bao nhiêu" question answered without any figure of its own (a date "5/2021" or "bốn" counts).
 
@@ -277,23 +290,36 @@ def topic_coverage(question: str, passage_text: str) -> float:
 
 
 _YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
+_PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d])")
+
+
+def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
+    """The single years a question names, and each period it names ("2021-2025") as its set of years.
+
+    Example: ``asked_years("riêng năm 2021, giai đoạn 2021-2022")`` -> ``({"2021"}, [{"2021", "2022"}])``
+    """
+    periods = [{str(y) for y in range(int(a), int(b) + 1)} for a, b in _PERIOD.findall(question)
+               if int(a) <= int(b) <= int(a) + 30]
+    return set(_YEAR.findall(_PERIOD.sub(" ", question))), periods
 
 
 def answer_year_mismatch(question: str, answer: str) -> list[str]:
     """Years the answer states when it states none of the years asked about (asked 2025, says "năm 2021")."""
-    asked = set(_YEAR.findall(question))
+    single, periods = asked_years(question)
+    asked = single.union(*periods)
     said = set(_YEAR.findall(strip_citations(answer)))
     return sorted(said) if asked and said and not (asked & said) else []
 
 
 def year_conflict(question: str, sentence: str, context: str) -> list[str]:
     """Years the question asks about that neither the supporting sentence nor its context (section heading,
-    report header) states: the sentence is then about another period ("2025" answered for "2024")."""
-    asked = set(_YEAR.findall(question))
-    if not asked:
-        return []
+    report header) states: the sentence is then about another period ("2025" answered for "2024").
+    A period asked about ("giai đoạn 2021-2025") is stated when any of its years is."""
+    single, periods = asked_years(question)
     stated = set(_YEAR.findall(sentence)) | set(_YEAR.findall(context))
-    return sorted(asked - stated)
+    missing = sorted(single - stated)
+    missing += [f"{min(p)}-{max(p)}" for p in periods if not p & stated]
+    return missing
 
 
 def excerpt(passage: str, question: str, max_chars: int) -> str:
@@ -305,7 +331,7 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
     if len(passage) <= max_chars:
         return passage
     q = set(tokenize(question, folded=True)) - _GENERIC
-    sents = [(m.start(), m.end()) for m in _SENT.finditer(passage) if m.group(0).strip()]
+    sents = _units(passage, max_chars)
     if not sents:
         return passage[:max_chars]
     scores = [len(q & set(tokenize(passage[a:b], folded=True))) for a, b in sents]
@@ -319,10 +345,33 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
         j = max(options, key=lambda j: scores[j])
         lo, hi = min(lo, j), max(hi, j)
     start, end = sents[lo][0], sents[hi][1]
-    if end - start > max_chars:  # one very long sentence
+    if end - start > max_chars:  # one very long clause: cut at a space, never inside a number ("13.…")
         end = start + max_chars
+        space = passage.rfind(" ", start, end)
+        end = space if space > start else end
     text = passage[start:end].strip()
     return ("… " if start > 0 else "") + text + (" …" if end < len(passage) else "")
+
+
+def _units(passage: str, longest: int) -> list[tuple[int, int]]:
+    """Sentence spans of ``passage``; a sentence longer than ``longest`` is split into its "; " clauses.
+
+    Reports list many results in one sentence ("…cho 271 đối tượng; Thực hiện tuyển dụng 836 người…"):
+    cutting such a sentence at a character budget dropped the figure asked about.
+    """
+    spans = []
+    for m in _SENT.finditer(passage):
+        if not m.group(0).strip():
+            continue
+        if m.end() - m.start() <= longest:
+            spans.append((m.start(), m.end()))
+            continue
+        start = m.start()
+        for c in re.finditer(r";\s+", m.group(0)):
+            spans.append((start, m.start() + c.start() + 1))
+            start = m.start() + c.end()
+        spans.append((start, m.end()))
+    return spans
 
 
 def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:

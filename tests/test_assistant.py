@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 
 from rag.assistant import Assistant
-from rag.grounding import answer_year_mismatch, check_answer, drop_unsupported, year_conflict
+from rag.grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
+                           year_conflict)
 from rag.llm import OpenAIServerLLM, get_llm
 from rag.models import resolve_llm_path
 from rag.retrieve import Retriever
@@ -108,7 +109,37 @@ def test_answer_about_another_year_is_rejected():
     # a comparison year in the sentence is fine when the report itself is about the asked year
     assert year_conflict("Dịch vụ 6 tháng đầu năm 2023?", "Tăng 7,29% so với cùng kỳ năm 2022.", "6 tháng đầu năm 2023") == []
     assert answer_year_mismatch("Tỷ lệ hộ nghèo cuối năm 2025?", "Năm 2021 là 0,89% [2].") == ["2021"]
+    # a period asked about is answered by any of its years (c002, c035 were refused for lacking "2025")
+    assert year_conflict("Giai đoạn 2021-2025, riêng năm 2021 GRDP tăng bao nhiêu?", "Năm 2021 tăng -0,62%.", "") == []
+    assert year_conflict("Tỷ lệ xử lý rác giai đoạn 2021-2025?", "Đạt 90,31%.", "Kế hoạch 5 năm 2021-2025") == []
+    assert year_conflict("Tỷ lệ xử lý rác giai đoạn 2021-2025?", "Năm 2020 đạt 80%.", "") == ["2021-2025"]
+    assert answer_year_mismatch("Tuổi thọ giai đoạn 2021-2025?", "Năm 2024 là 72,7 tuổi [1].") == []
+    assert answer_year_mismatch("Tuổi thọ giai đoạn 2021-2025?", "Năm 2019 là 71 tuổi [1].") == ["2019"]
     assert answer_year_mismatch("Tỷ lệ hộ nghèo năm 2021?", "Năm 2021 là 0,89% so với 2020 [2].") == []
+
+
+def test_excerpt_keeps_the_clause_asked_about_in_a_long_sentence():
+    # one 300-char sentence of the 2021 report (a038): cut at the budget, it lost the "836" asked about
+    passage = ("Thực hiện công tác tổ chức bộ máy, công tác cán bộ đúng quy định, kịp thời: thành lập, kiện toàn "
+               "125 tổ chức phối hợp liên ngành; thực hiện phân loại, xếp hạng 34 trường học thuộc các huyện; "
+               "Giải quyết các chính sách tinh giản biên chế cho 271 đối tượng; Thực hiện tuyển dụng đối với "
+               "836 người, trong đó: Công chức 122 người, Viên chức: 714 người; Tổ chức thi nâng ngạch.")
+    question = "Năm 2021 tỉnh tuyển dụng bao nhiêu công chức, viên chức và tinh giản biên chế cho bao nhiêu người?"
+    short = excerpt(passage, question, 200)
+    assert "271 đối tượng" in short and "836 người" in short and len(short) <= 200 + 4
+    assert short.startswith("… Giải quyết")  # whole clauses, the cut marked
+    assert excerpt(passage, question, 1000) == passage
+
+
+@pytest.mark.parametrize("question, is_list", [
+    ("nam 2022 tinh Cao Bang dien tap khu vuc phong thu o nhung huyen nao?", True),
+    ("Nêu những hạn chế, yếu kém chủ yếu về phát triển kinh tế giai đoạn 2021-2025.", True),
+    ("Vì sao giải ngân vốn đầu tư công 6 tháng đầu năm 2023 đạt thấp?", True),
+    ("Năm 2022, thành phố Cao Bằng phấn đấu xã nào đạt chuẩn nông thôn mới nâng cao?", False),
+    ("Thu ngân sách năm 2021 ước đạt bao nhiêu?", False),
+])
+def test_list_questions_are_recognised(question, is_list):
+    assert asks_for_list(question) is is_list
 
 
 def test_number_check_unit():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rag.retrieve import Retriever, expand_query, facet_match, query_facets
+from rag.types import Hit
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,25 @@ def test_facets():
     assert facet_match([("year", "2024")], "Kế hoạch 5 năm 2021-2025") == 0.0
     assert facet_match([("year", "2025")], "Kế hoạch 5 năm 2021-2025") == 0.5
     assert facet_match([("year", "2023")], "6 tháng đầu năm 2023") == 1.0
+    # a report reviews the year before its own (PCI 2022 is stated in the 2023 report); not the year after
+    assert facet_match([("year", "2022")], "6 tháng đầu năm 2023") == 0.5
+    assert facet_match([("year", "2024")], "6 tháng đầu năm 2023") == 0.0
+    assert facet_match([("year", "2020")], "Kế hoạch 5 năm 2021-2025") == 0.0
 
 
 def test_empty_query_returns_nothing(retriever):
     assert retriever.search("   ", k=5) == []
+
+
+def test_passage_cut_mid_list_is_completed_from_the_next_chunk(retriever):
+    # the 5-year report lists four partner geoparks in one sentence; the splitter cut it after the first
+    cut = next(c for c in retriever.chunks if c.text.rstrip().endswith("Lạc Nghiệp - Phượng Sơn, Trung Quốc;"))
+    wide = retriever.widen(Hit(chunk=cut, score=1.0)).chunk
+    assert wide.text.startswith(cut.text) and "Medungsan, Hàn Quốc" in wide.text
+    assert wide.text.count("Khorat") == 1  # the chunks' overlap is not repeated
+    assert wide.chunk_id == cut.chunk_id and wide.end > cut.end
+    # a chunk that stops mid-sentence before a new capitalised sentence (text lost in the PDF) stays as it is
+    broken = next(c for c in retriever.chunks if c.text.rstrip().endswith("một số địa phương đã"))
+    assert retriever.widen(Hit(chunk=broken, score=1.0)).chunk.text == broken.text
+    whole = next(c for c in retriever.chunks if c.kind == "body" and c.text.endswith(".") and c.text[0].isupper())
+    assert retriever.widen(Hit(chunk=whole, score=1.0)).chunk.text == whole.text
