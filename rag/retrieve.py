@@ -145,7 +145,7 @@ class Retriever:
         if i is None or c.kind != "body":
             return hit
         text, end = c.text, c.end
-        nxt = self._neighbour(i, +1)
+        nxt = self._next_in_section(i)
         if nxt is not None and not _ENDS_SENTENCE.search(text):
             rest = _after_overlap(text, nxt.text)
             m = _SENTENCE_END.search(rest[:max_chars])
@@ -156,10 +156,9 @@ class Retriever:
             return hit
         return dataclasses.replace(hit, chunk=dataclasses.replace(c, text=text, end=end))
 
-    def _neighbour(self, i: int, step: int) -> Chunk | None:
-        j = i + step
-        if 0 <= j < len(self.chunks):
-            c, n = self.chunks[i], self.chunks[j]
+    def _next_in_section(self, i: int) -> Chunk | None:
+        if i + 1 < len(self.chunks):
+            c, n = self.chunks[i], self.chunks[i + 1]
             if n.doc == c.doc and n.kind == "body" and n.heading_path == c.heading_path:
                 return n
         return None
