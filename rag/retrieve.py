@@ -54,10 +54,6 @@ def _overlap_len(left: str, right: str, longest: int = 400) -> int:
     return 0
 
 
-def _after_overlap(left: str, right: str) -> str:
-    return right[_overlap_len(left, right):].lstrip()
-
-
 def expand_query(query: str) -> str:
     """Append the expansion of each acronym present, and the acronym of each expansion present."""
     f = fold(query)
@@ -142,18 +138,16 @@ class Retriever:
         """
         c = hit.chunk
         i = self._position.get(c.chunk_id)
-        if i is None or c.kind != "body":
+        nxt = self._next_in_section(i) if i is not None and c.kind == "body" else None
+        if nxt is None or _ENDS_SENTENCE.search(c.text):
             return hit
-        text, end = c.text, c.end
-        nxt = self._next_in_section(i)
-        if nxt is not None and not _ENDS_SENTENCE.search(text):
-            rest = _after_overlap(text, nxt.text)
-            m = _SENTENCE_END.search(rest[:max_chars])
-            # a list goes on after ";" or ","; otherwise only a lower-case start continues the sentence
-            if m and (text.rstrip()[-1:] in ";," or rest[:1].islower()):
-                text, end = text + " " + rest[:m.end()].strip(), nxt.start + (len(nxt.text) - len(rest)) + m.end()
-        if text == c.text:
+        rest = nxt.text[_overlap_len(c.text, nxt.text):].lstrip()
+        m = _SENTENCE_END.search(rest[:max_chars])
+        # a list goes on after ";" or ","; otherwise only a lower-case start continues the sentence
+        if not m or not (c.text.rstrip()[-1:] in ";," or rest[:1].islower()):
             return hit
+        end = nxt.start + (len(nxt.text) - len(rest)) + m.end()
+        text = c.text + " " + rest[:m.end()].strip()
         return dataclasses.replace(hit, chunk=dataclasses.replace(c, text=text, end=end))
 
     def _next_in_section(self, i: int) -> Chunk | None:
