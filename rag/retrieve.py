@@ -16,7 +16,7 @@ from .config import Settings
 from .embed import Embedder, get_embedder
 from .lexical import LexicalIndex
 from .store import IndexError_, IndexStore, StoredIndex
-from .text import fold, has_diacritics
+from .text import fold, has_diacritics, split_source_phrase, tokenize
 from .types import Chunk, Hit
 
 # Two-way abbreviation table for the reports' common acronyms (matched on folded text).
@@ -66,9 +66,18 @@ def expand_query(query: str) -> str:
     return query + (" " + " ".join(extra) if extra else "")
 
 
+_SOURCE_SCAFFOLD = {"theo", "bao", "cao", "bc", "cua", "tai"}
+
+
 def query_facets(query: str) -> list[tuple[str, str]]:
+    """Facets that pick a report; a named source ("theo kết luận phiên họp …") is one facet of its words."""
     f = fold(query)
-    return [(name, m.group(1)) for name, pat in _FACETS for m in pat.finditer(f)]
+    facets = [(name, m.group(1)) for name, pat in _FACETS for m in pat.finditer(f)]
+    source = split_source_phrase(query)[1]
+    words = [t for t in tokenize(fold(expand_query(source)), folded=True) if t not in _SOURCE_SCAFFOLD]
+    if words:
+        facets.append(("source", " ".join(dict.fromkeys(words))))
+    return facets
 
 
 def facet_match(facets: list[tuple[str, str]], header: str, folded: bool = False) -> float:
@@ -97,6 +106,9 @@ def facet_match(facets: list[tuple[str, str]], header: str, folded: bool = False
             score += bool(re.search(rf"\b{value}\b", h))
         elif name == "level":
             score += bool(re.search(r"\bthanh pho\b", h))
+        elif name == "source":  # share of the named source's words in the header
+            words = value.split()
+            score += sum(bool(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", h)) for w in words) / len(words)
     return score / len(facets)
 
 
@@ -219,14 +231,15 @@ class Retriever:
         if not self.chunks or not query.strip():
             return []
         n = max(self.settings.candidates, k)
-        expanded = expand_query(query)
-        accented = has_diacritics(query)
+        content = split_source_phrase(query)[0]  # "Theo báo cáo …," picks the report (facets), not the topic
+        expanded = expand_query(content)
+        accented = has_diacritics(content)
         timings = {}
         ranked: dict[str, list[int]] = {}
         raw: dict[str, dict[int, float]] = {}
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            ids, scores = self._dense(query, n)
+            ids, scores = self._dense(content, n)
             ranked["dense"], raw["dense"] = ids, dict(zip(ids, scores))
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if mode in ("hybrid", "lexical"):

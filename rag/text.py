@@ -142,6 +142,32 @@ def strip_question_words(query: str) -> str:
     return "".join(out)
 
 
+# "Theo báo cáo … tháng 12/2021," names the report, not the topic: its words ("báo cáo", "kinh tế - xã
+# hội", "trình HĐND") match cover pages and closing paragraphs. The report facets still read the full
+# question; the content search does not. Stops at , ; ? ) or "là" ("theo báo cáo X là bao nhiêu").
+_SOURCE_PHRASE = re.compile(
+    r"(?<!\w)theo\s+(?:cac\s+)?(?:bao cao|ket luan|tai lieu|bc)(?!\w)(?:\([^)]*\)|(?!\bla\b)[^,;?()])*[,;]?")
+
+
+def split_source_phrase(query: str) -> tuple[str, str]:
+    """Split off the phrase that says which report to read: (what is asked, the phrase).
+
+    Example: ``split_source_phrase("Theo báo cáo tháng 12/2021, vốn đầu tư tăng bao nhiêu?")``
+    -> ``(" vốn đầu tư tăng bao nhiêu?", "Theo báo cáo tháng 12/2021,")``
+    """
+    target = fold(canonical_tones(query).lower())
+    if len(target) != len(query):
+        return query, ""
+    content, source, last = [], [], 0
+    for m in _SOURCE_PHRASE.finditer(target):
+        content.append(query[last:m.start()])
+        source.append(query[m.start():m.end()])
+        last = m.end()
+    content.append(query[last:])
+    rest = "".join(content)
+    return (rest, " ".join(source)) if rest.strip(" ?()") else (query, "")
+
+
 def with_bigrams(tokens: list[str]) -> list[str]:
     """Unigrams plus adjacent bigrams: Vietnamese words are mostly two syllables ("ngân sách")."""
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]

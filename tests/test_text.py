@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, strip_question_words,
-                      tokenize, with_bigrams)
+                      split_source_phrase, tokenize, with_bigrams)
 
 
 @pytest.mark.parametrize("old, modern", [
@@ -132,6 +132,24 @@ def test_folded_tokens_without_stopwords_keep_ambiguous_syllables(accented, kept
 ])
 def test_strip_question_words(query, expected):
     assert strip_question_words(query) == expected
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Theo báo cáo KT-XH trình HĐND tỉnh tháng 12/2021, tổng vốn đầu tư tăng bao nhiêu?",
+     " tổng vốn đầu tư tăng bao nhiêu?"),
+    ("Theo báo cáo năm 2021 (trình HĐND tháng 12/2021), GRDP tăng bao nhiêu?", " GRDP tăng bao nhiêu?"),
+    ("dien tap o nhung huyen nao (theo ket luan phien hop thang 4/2022)?", "dien tap o nhung huyen nao ()?"),
+    ("tong dan lon theo bao cao danh gia giai doan 2021-2025 la bao nhieu con?", "tong dan lon la bao nhieu con?"),
+    # "theo" that is part of the topic stays
+    ("Hỗ trợ người lao động theo Nghị quyết 116/NQ-CP được bao nhiêu người?",
+     "Hỗ trợ người lao động theo Nghị quyết 116/NQ-CP được bao nhiêu người?"),
+    ("Giá trị sản xuất (theo giá hiện hành) đạt bao nhiêu?", "Giá trị sản xuất (theo giá hiện hành) đạt bao nhiêu?"),
+    ("Theo báo cáo năm 2021?", "Theo báo cáo năm 2021?"),  # nothing else is asked: keep the query
+])
+def test_split_source_phrase(query, expected):
+    content, source = split_source_phrase(query)
+    assert content == expected
+    assert (source != "") == (content != query)
 
 
 def test_with_bigrams():
