@@ -127,9 +127,13 @@ def _make_settings(llm: str | None) -> Any:
     return Settings.from_env(**({"llm_model": llm} if llm else {}))
 
 
-def _load_assistant(settings: Any) -> Any:
+def _load_assistant(settings: Any, llm_cache: str | None = None) -> Any:
     from rag.assistant import Assistant
-    return Assistant(settings)
+    if not llm_cache:
+        return Assistant(settings)
+    from eval.llm_cache import CachedLLM
+    from rag.llm import get_llm
+    return Assistant(settings, llm=CachedLLM(get_llm(settings), llm_cache))
 
 
 def _load_retriever(settings: Any) -> Any:
@@ -157,6 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     p.add_argument("--llm", help="LLM name or path (overrides Settings.llm_model)")
     p.add_argument("--k", type=int, default=10, help="retrieved passages kept and scored (default 10)")
+    p.add_argument("--llm-cache", help="JSONL file recording generations and replaying unchanged prompts "
+                   "(for iterating on the checks; latency figures of such a run are meaningless)")
     args = p.parse_args(argv)
     if args.k < 1:
         p.error("--k must be at least 1")
@@ -201,7 +207,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         embedder = getattr(getattr(system, "embedder", None), "id", None)  # the id actually loaded
         models = {"embedder": embedder or getattr(settings, "embedder", "?")}
     else:
-        system = _load_assistant(settings)
+        system = _load_assistant(settings, args.llm_cache)
+        meta["llm_cache"] = args.llm_cache
         models = {}
     meta["load_s"] = round(time.perf_counter() - t0, 3)
     print(f"loaded in {meta['load_s']:.1f}s; evaluating {len(items)} items from {args.dataset}", file=sys.stderr)

@@ -5,6 +5,7 @@ Example: ``Assistant(Settings.from_env()).ask("Thu ngân sách năm 2021 đạt 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from .accents import AccentRestorer
 from .config import Settings
-from .grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
-                        lacks_quantity, looks_like_refusal, missing_key_terms, numbers_in, repair_citations,
-                        says_nothing, strip_citations, supporting_span, topic_coverage, year_conflict)
+from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
+                        excerpt, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms, numbers_in,
+                        repair_citations, restore_signs, says_nothing, strip_citations, supporting_span, topic_coverage,
+                        wrong_unit, year_conflict)
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
@@ -103,6 +105,10 @@ class Assistant:
         """
         if lacks_quantity(question, answer):
             return "the question asks how many/how much and the answer states no figure"
+        if unit := wrong_unit(question, answer):
+            return f"the question asks for a {unit} figure and the answer gives none"
+        if lacks_person(question, answer):
+            return "the question asks who and the answer names no person"
         docs = self.retriever.stored.docs
         evidence = " ".join(c.embed_text() for c in cited)
         coverage = topic_coverage(question, evidence)
@@ -114,20 +120,21 @@ class Assistant:
         if other := answer_year_mismatch(question, answer):
             return f"the answer is about {', '.join(other)}, not the year asked"
         nums = numbers_in(strip_citations(answer))
-        if nums:
-            conflict: list[str] = []
+        problem = ""
+        if nums:  # some cited passage must state the figures for the period asked
             for c in cited:
                 span = supporting_span(c.text, answer)
                 if not span:
                     continue
                 sentence = c.text[span[0]:span[1]]
                 context = " ".join([c.section, c.title, c.date, docs.get(c.doc, {}).get("header", "")])
-                conflict = year_conflict(question, sentence, context)
-                if not conflict:
+                if conflict := year_conflict(question, sentence, context):
+                    problem = f"the supporting sentence is about another year than {', '.join(conflict)}"
+                elif clause_year_conflict(question, sentence, answer):
+                    problem = "the clause holding the figures is about another year than the one asked"
+                else:
                     return ""
-            if conflict:
-                return f"the supporting sentence is about another year than {', '.join(conflict)}"
-        return ""
+        return problem
 
     def build_messages(self, question: str, hits: list[Hit]) -> list[dict]:
         # short headers: prompt processing dominates time to first token on a CPU
@@ -150,7 +157,11 @@ class Assistant:
         return answer
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("retrieved", hits), ("token", text)…, then ("done", Answer) with the checked answer."""
+        """Yields ("retrieved", hits), ("token", text)…, then ("done", Answer) with the checked answer.
+
+        A ("retry", n) event means the text streamed so far was rejected and passage n is being asked alone:
+        a display should clear what it streamed.
+        """
         t0 = time.perf_counter()
         question = question.strip()
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
@@ -167,18 +178,33 @@ class Assistant:
             yield "done", Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
                                  [f"abstained before generation: {gap}"])
             return
+        text = yield from self._generate(standalone, hits, t0, timings)
+        timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
+        models["llm"] = getattr(self.llm, "id", models["llm"])
+        answer = self.finalize(question, standalone, text, hits, timings, models)
+        if answer.abstained and _rejected(answer) and hits:
+            # A small model answers from one passage far better than from three (it mixes up their figures
+            # and headings): before refusing, ask once more over the best passage alone. Only the best one:
+            # every extra try is one more chance for an unanswerable question to slip through the checks.
+            yield "retry", 1
+            text = yield from self._generate(standalone, hits[:1], t0, timings)
+            alone = self.finalize(question, standalone, text, hits[:1], timings, models)
+            if not alone.abstained:
+                answer = dataclasses.replace(alone, retrieved=hits,
+                                             warnings=answer.warnings + ["answered again from passage [1] alone"]
+                                             + alone.warnings)
+        timings["total_s"] = time.perf_counter() - t0
+        yield "done", answer
+
+    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict):
+        """Stream one generation as ("token", text) events; returns the whole text."""
         parts: list[str] = []
-        ttft = None
-        for tok in self.llm.stream(self.build_messages(standalone, hits), max_tokens=self.settings.max_tokens,
+        for tok in self.llm.stream(self.build_messages(question, hits), max_tokens=self.settings.max_tokens,
                                    temperature=self.settings.temperature):
-            if ttft is None:
-                ttft = time.perf_counter() - t0
+            timings.setdefault("ttft_s", time.perf_counter() - t0)
             parts.append(tok)
             yield "token", tok
-        text = "".join(parts).strip()
-        timings.update(ttft_s=ttft or 0.0, total_s=time.perf_counter() - t0)
-        models["llm"] = getattr(self.llm, "id", models["llm"])
-        yield "done", self.finalize(question, standalone, text, hits, timings, models)
+        return "".join(parts).strip()
 
     def finalize(self, question: str, standalone: str, text: str, hits: list[Hit], timings: dict,
                  models: dict) -> Answer:
@@ -189,8 +215,9 @@ class Assistant:
             return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
                           ["the model found no answer in the passages"])
         chunks = [h.chunk for h in hits]
+        text, signed = restore_signs(text, chunks)
         text, moved = repair_citations(text, standalone, chunks)
-        warnings += moved
+        warnings += signed + moved
         check = check_answer(text, standalone, chunks)
         if check.invalid:
             warnings.append(f"removed citations to passages never shown: {check.invalid}")
@@ -224,6 +251,11 @@ class Assistant:
         if check.auto_cited:
             text = text.rstrip() + " " + "".join(f"[{n}]" for n in check.auto_cited)
         return Answer(question, text, False, citations, hits, timings, models, standalone, warnings)
+
+
+def _rejected(answer: Answer) -> bool:
+    """The model answered but the checks turned the answer down (not: it refused, or nothing was found)."""
+    return any(w.startswith(("answer rejected", "removed figures", "removed names")) for w in answer.warnings)
 
 
 def _short(text: str, n: int) -> str:

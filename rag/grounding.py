@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .retrieve import ABBREVIATIONS
-from .text import canonical_tones, fold, numbers_in, tokenize
+from .text import canonical_tones, fold, normalize_number, numbers_in, split_source_phrase, tokenize
 from .types import Chunk
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -70,6 +70,27 @@ def _new_figures(text: str, known: str) -> set[str]:
     return {n for n in _answer_numbers(text) - numbers_in(known) if not re.fullmatch(r"\d", n)}
 
 
+# A figure's unit, folded: "10,5 ha" is an area, and the same 10,5 written as "10,5 tỷ đồng" is not in the passage.
+_UNIT_KIND = [("money", r"(?:(?:ty|trieu|nghin|ngan)\s*)?(?:dong|usd)(?!\w)|(?:ty(?!\s+le\b)|trieu)(?!\w)"),
+              ("area", r"(?:ha|hecta|km2|m2)(?!\w)"), ("mass", r"(?:tan|kg)(?!\w)"),
+              ("percent", r"(?:diem\s*)?(?:%|phan tram(?!\w))")]
+_NUM = r"\d+(?:[.,]\d+)*"
+_FIGURE_UNIT = re.compile(rf"(?<![\d.,])({_NUM}(?:\s*/\s*{_NUM})*)\s*(?:(" + ")|(".join(p for _, p in _UNIT_KIND) + "))")
+
+
+def figures_with_units(text: str) -> set[tuple[str, str]]:
+    """(normalized number, kind of unit) for each figure written with a unit of measure; both parts of a
+    "done/planned" pair carry the unit ("3.978/4.700 tỷ đồng").
+
+    Example: ``figures_with_units("đạt 1.790 tỷ đồng, 10,5 ha")`` -> ``{("1790", "money"), ("10.5", "area")}``
+    """
+    out = set()
+    for m in _FIGURE_UNIT.finditer(fold(text.lower())):
+        kind = next(k for (k, _), g in zip(_UNIT_KIND, m.groups()[1:]) if g is not None)
+        out |= {(normalize_number(n.strip().rstrip(".,")), kind) for n in m.group(1).split("/")}
+    return out
+
+
 def check_answer(answer: str, question: str, passages: list[Chunk]) -> GroundingResult:
     """Validate citations and numbers of ``answer`` against the numbered ``passages`` (1-based)."""
     shown = set(range(1, len(passages) + 1))
@@ -102,6 +123,11 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
         best = max(sorted(shown), key=lambda n: overlap[n], default=None)
         if best is not None and overlap[best] > 0:
             result.cited, result.auto_cited = [best], [best]
+    # a figure the passages state in another unit is not supported either ("10,5 ha" answered as "10,5 tỷ đồng")
+    stated = set().union(*(figures_with_units(p.text) for p in passages)) if passages else set()
+    for number, kind in sorted(figures_with_units(strip_citations(answer))):
+        if number in nums and number not in missing and (number, kind) not in stated:
+            missing.append(number)
     result.unsupported_numbers = missing
     result.unsupported_names = unsupported_names(answer, question, passages)
     result.supported = not missing and not result.unsupported_names
@@ -177,6 +203,82 @@ def lacks_quantity(question: str, answer: str) -> bool:
     return not (said - set(re.findall(r"\w+", fold(question))))
 
 
+# "bao nhiêu tỷ đồng" asks for money: an answer in hectares answers something else. Folded; a figure must
+# stand right before the unit ("10,5 ha" is area, "tỷ lệ" is not money).
+_ASKED_UNIT = re.compile(r"\bbao nhieu\s+(ty dong|trieu dong|nghin dong|dong|usd|ty|trieu|ha|hecta|km2|tan|"
+                         r"phan tram|%)(?!\w)")
+_UNIT_OF = {"ty dong": "money", "trieu dong": "money", "nghin dong": "money", "dong": "money", "usd": "money",
+            "ty": "money", "trieu": "money", "ha": "area", "hecta": "area", "km2": "area", "tan": "mass",
+            "phan tram": "percent", "%": "percent"}
+_FIGURE_IN = {
+    "money": re.compile(r"\d\s*(?:ty|trieu|nghin|dong|usd)(?!\w)"),
+    "area": re.compile(r"\d\s*(?:ha|hecta|km2|m2)(?!\w)"),
+    "mass": re.compile(r"\d\s*(?:tan|kg|ta)(?!\w)"),
+    "percent": re.compile(r"\d\s*(?:diem\s*)?(?:%|phan tram)"),
+}
+
+
+def wrong_unit(question: str, answer: str) -> str:
+    """The kind of quantity a "bao nhiêu <unit>" question asks for, when the answer gives no figure of
+    that kind ('' otherwise).
+
+    Example: ``wrong_unit("Tổng vốn đầu tư là bao nhiêu tỷ đồng?", "Là 10,5 ha [1].")`` -> ``"money"``
+    """
+    m = _ASKED_UNIT.search(fold(question.lower()))
+    if not m:
+        return ""
+    kind = _UNIT_OF[m.group(1)]
+    return "" if _FIGURE_IN[kind].search(fold(strip_citations(answer).lower())) else kind
+
+
+_ASKS_PERSON = re.compile(r"\b(?:la ai|ai la|nhung ai|do ai|boi ai)\b")
+# Family names that start Vietnamese personal names ("Hoàng Xuân Ánh"); folded.
+_SURNAMES = set("""nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly nong trieu dinh
+luong ha lam mac la be hua vi lo sam thach chu trinh mai dao doan cao kieu quan ton tang thai tieu""".split())
+
+
+def lacks_person(question: str, answer: str) -> bool:
+    """A "who" question answered without a person's name: the model then names a post or a place instead.
+
+    Example: ``lacks_person("Bí thư Tỉnh ủy là ai?", "Là Bí thư Tỉnh ủy 4 tỉnh biên giới [1].")`` -> True
+    """
+    if not _ASKS_PERSON.search(fold(question.lower())):
+        return False
+    asked = fold(question)
+    for name in _names(strip_citations(answer)):  # "Ông Hoàng Xuân Ánh": the name starts at the family name
+        words = name.split()
+        for i, w in enumerate(words[:-1]):
+            if fold(w) in _SURNAMES and fold(" ".join(words[i:])) not in asked:
+                return False
+    return True
+
+
+_COMPARED_YEAR = re.compile(r"(?:so với|cùng kỳ)(?:\s+(?:cùng kỳ|năm|giai đoạn|kế hoạch|KH))*\s+((?:19|20)\d{2})",
+                            re.IGNORECASE)
+
+
+def clause_year_conflict(question: str, sentence: str, answer: str) -> bool:
+    """The answer's figures sit only in "; "-clauses that name other years than the one asked.
+
+    A review sentence lists a figure per year ("Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%; …"):
+    asked about 2021, a small model answers 4,46%. Years a clause only compares against ("so với năm 2020")
+    do not count.
+    """
+    single, periods = asked_years(split_source_phrase(question)[0])  # not the years naming the report
+    asked = single.union(*periods)
+    nums = _answer_numbers(answer) - set(_YEAR.findall(question))
+    if not asked or not nums:
+        return False
+    holding = [c for c in re.split(r";\s+", sentence) if nums & numbers_in(c)]
+    if not holding:
+        return False
+    for clause in holding:
+        years = set(_YEAR.findall(_COMPARED_YEAR.sub(" ", clause)))
+        if not years or years & asked:
+            return False
+    return True
+
+
 def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
     """True when the answer only repeats the question or the passages' titles and headings.
 
@@ -189,6 +291,35 @@ def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
     text = strip_citations(answer)
     known = set(tokenize(headers, folded=True)) | _ANSWER_SCAFFOLD
     return not [t for t in tokenize(text, folded=True) if len(t) > 1 and not t[0].isdigit() and t not in known]
+
+
+_SIGNED = re.compile(r"(?<![\w\d.,])([-\u2212\u2013]?)\s?(\d+(?:[.,]\d+)*)")
+_NEGATIVE_WORDS = ("giảm", "âm", "sụt", "thấp hơn", "hụt")
+
+
+def restore_signs(answer: str, passages: list[Chunk]) -> tuple[str, list[str]]:
+    """Put back the minus sign of a figure the passages only ever state as negative.
+
+    A small model copies "Tăng trưởng GRDP năm 2021 -0,62%" as "tăng trưởng 0,62%": the opposite fact.
+    The sign is restored unless the answer words the drop itself ("giảm 0,62%", "âm 0,62%").
+    Example: ``restore_signs("Tăng trưởng 0,62% [1].", [Chunk(doc="a", text="GRDP năm 2021 -0,62%")])[0]``
+    -> ``"Tăng trưởng -0,62% [1]."``
+    """
+    signs: dict[str, set[bool]] = {}
+    for p in passages:
+        for m in _SIGNED.finditer(p.text):
+            signs.setdefault(normalize_number(m.group(2)), set()).add(bool(m.group(1)))
+    notes: list[str] = []
+
+    def fix(m: re.Match) -> str:
+        number = normalize_number(m.group(2))
+        before = answer[max(0, m.start() - 12):m.start()].lower()
+        if m.group(1) or signs.get(number) != {True} or any(w in before for w in _NEGATIVE_WORDS):
+            return m.group(0)
+        notes.append(f"restored the minus sign of {m.group(2)} as the passages state it")
+        return "-" + m.group(0)
+
+    return _SIGNED.sub(fix, answer), notes
 
 
 def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple[str, list[str]]:
@@ -314,10 +445,13 @@ def answer_year_mismatch(question: str, answer: str) -> list[str]:
 def year_conflict(question: str, sentence: str, context: str) -> list[str]:
     """Years the question asks about that neither the supporting sentence nor its context (section heading,
     report header) states: the sentence is then about another period ("2025" answered for "2024").
-    A period asked about ("giai đoạn 2021-2025") is stated when any of its years is."""
+    A period asked about ("giai đoạn 2021-2025") is stated when any of its years is; a single year asked
+    about is not stated by a period that includes it ("bình quân giai đoạn 2021-2025 tăng 4,46%/năm" does
+    not say what 2021 was)."""
     single, periods = asked_years(question)
     stated = set(_YEAR.findall(sentence)) | set(_YEAR.findall(context))
-    missing = sorted(single - stated)
+    stated_alone = set(_YEAR.findall(_PERIOD.sub(" ", sentence))) | set(_YEAR.findall(_PERIOD.sub(" ", context)))
+    missing = sorted(single - stated_alone)
     missing += [f"{min(p)}-{max(p)}" for p in periods if not p & stated]
     return missing
 

@@ -200,6 +200,44 @@ def test_quantity_question_needs_a_figure(question, answer, lacks):
     assert lacks_quantity(question, answer) is lacks
 
 
+@pytest.mark.parametrize("question, answer, kind", [
+    ("Tổng vốn đầu tư hạ tầng Khu công nghiệp là bao nhiêu tỷ đồng?", "Là 10,5 ha [1].", "money"),  # u012
+    ("Tổng vốn được giao là bao nhiêu tỷ đồng?", "Là 447 tỷ 671 triệu đồng [1].", ""),
+    ("Kim ngạch đạt bao nhiêu triệu USD?", "Đạt 600 triệu USD [1].", ""),
+    ("Tỷ lệ hộ nghèo giảm bao nhiêu phần trăm?", "Giảm 3,3 điểm phần trăm [1].", ""),
+    ("Tỷ lệ hộ nghèo giảm bao nhiêu phần trăm?", "Giảm 1.200 hộ [1].", "percent"),
+    ("Trồng mới bao nhiêu ha rừng?", "Trồng mới 425 ha [1].", ""),
+    ("Tuyển dụng bao nhiêu người?", "836 người [1].", ""),  # not a unit of measure: nothing to check
+])
+def test_answer_must_be_in_the_unit_asked(question, answer, kind):
+    from rag.grounding import wrong_unit
+    assert wrong_unit(question, answer) == kind
+
+
+@pytest.mark.parametrize("question, answer, lacks", [
+    ("Bí thư Tỉnh ủy Cao Bằng nhiệm kỳ 2020-2025 là ai?",  # u016: the 1.5B named a post and two places
+     "Bí thư Tỉnh ủy Cao Bằng là Bí thư Tỉnh ủy 4 tỉnh biên giới của Việt Nam, Quảng Tây (Trung Quốc) [1].", True),
+    ("Người chủ trì phiên họp là ai?", "Ông Hoàng Xuân Ánh, Chủ tịch UBND tỉnh [1].", False),
+    ("Chủ tịch Hoàng Xuân Ánh là ai?", "Hoàng Xuân Ánh là Chủ tịch UBND tỉnh [1].", True),  # the asked name is no answer
+])
+def test_who_question_needs_a_person(question, answer, lacks):
+    from rag.grounding import lacks_person
+    assert lacks_person(question, answer) is lacks
+
+
+def test_figure_from_the_clause_of_another_year_is_rejected():
+    from rag.grounding import clause_year_conflict
+    review = ("Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%; năm 2023 tăng 3,73%; "
+              "ước tính năm 2024 tăng 6,74%.")
+    q = "Riêng năm 2021 GRDP của tỉnh tăng trưởng bao nhiêu?"
+    assert clause_year_conflict(q, review, "Năm 2021 GRDP tăng 4,46% [1].")  # c002: the 2022 clause
+    assert not clause_year_conflict(q, review, "Năm 2021 GRDP tăng trưởng -0,62% [1].")
+    # a year the clause only compares against is not the clause's year
+    assert not clause_year_conflict("Năm 2021 thu bao nhiêu?", "Năm 2021 thu 500 tỷ đồng, tăng 5% so với năm 2020.",
+                                    "Tăng 5% [1].")
+    assert not clause_year_conflict("Thu ngân sách đạt bao nhiêu?", review, "4,46% [1].")  # no year asked
+
+
 def test_uncited_answer_without_figures_cites_the_passage_it_copies():
     from rag.types import Chunk
     passages = [Chunk(doc="a", text="Thu ngân sách đạt 1.790 tỷ đồng."),

@@ -77,7 +77,7 @@ def no_rag(monkeypatch):
     """Route every rag touch-point to fakes and fail loudly if real loading is attempted."""
     monkeypatch.setattr(eval_run, "_make_settings", lambda llm: {"llm_model": llm})
 
-    def boom(settings):
+    def boom(settings, llm_cache=None):
         raise AssertionError("a real model would be loaded")
     monkeypatch.setattr(eval_run, "_load_assistant", boom)
     monkeypatch.setattr(eval_run, "_load_retriever", boom)
@@ -86,7 +86,7 @@ def no_rag(monkeypatch):
 
 def test_assistant_run_writes_predictions_and_report(dataset, tmp_path, no_rag):
     fake = FakeAssistantForPlumbing()
-    no_rag.setattr(eval_run, "_load_assistant", lambda settings: fake)
+    no_rag.setattr(eval_run, "_load_assistant", lambda settings, llm_cache=None: fake)
     out = tmp_path / "out"
     already = {m for m in ("rag.assistant", "rag.retrieve") if m in sys.modules}  # other tests may import them
     assert eval_run.main(["--dataset", str(dataset), "--out", str(out)]) == 0
@@ -198,7 +198,7 @@ def test_broken_setup_aborts_instead_of_scoring_zeros(dataset, tmp_path, no_rag,
     class FailingAssistantForPlumbing:
         def ask(self, question):
             raise RuntimeError("model file missing")
-    no_rag.setattr(eval_run, "_load_assistant", lambda settings: FailingAssistantForPlumbing())
+    no_rag.setattr(eval_run, "_load_assistant", lambda settings, llm_cache=None: FailingAssistantForPlumbing())
     assert eval_run.main(["--dataset", str(dataset), "--out", str(tmp_path / "o")]) == 1
     assert "model file missing" in capsys.readouterr().err
 

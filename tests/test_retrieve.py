@@ -77,6 +77,25 @@ def test_facets():
     assert facet_match([("year", "2020")], "Kế hoạch 5 năm 2021-2025") == 0.0
 
 
+def test_named_source_is_a_facet_not_topic_words():
+    facets = query_facets("Theo kết luận phiên họp UBND tỉnh tháng 4/2022, thu ngân sách đạt bao nhiêu?")
+    source = dict(facets)["source"].split()
+    assert {"ket", "luan", "phien", "hop"} <= set(source) and "ngan" not in source
+    assert facet_match([("source", "ket luan phien hop")], "Thông báo kết luận phiên họp UBND tỉnh") == 1.0
+    assert facet_match([("source", "ket luan phien hop")], "Báo cáo tình hình kinh tế - xã hội") == 0.0
+
+
+def test_named_source_does_not_pull_cover_pages(retriever):
+    # the report's own name ("KT-XH", "trình HĐND", "tháng 12/2021") matched the cover page as topic words
+    hits = retriever.search("Theo báo cáo KT-XH trình HĐND tỉnh tháng 12/2021, tổng vốn đầu tư toàn xã hội "
+                            "năm 2021 của tỉnh tăng bao nhiêu?", k=3)
+    assert hits[0].doc == "tinh-cao-bang_bao-cao-ktxh-2021.txt"
+    assert "vốn đầu tư toàn xã hội" in hits[0].text
+    hits = retriever.search("Theo kết luận phiên họp UBND tỉnh tháng 4/2022, tỷ lệ giải ngân vốn đầu tư công "
+                            "đạt bao nhiêu?", k=3)
+    assert hits[0].doc == "tinh-cao-bang_ket-luan-phien-hop-thang-4-2022.txt"
+
+
 def test_empty_query_returns_nothing(retriever):
     assert retriever.search("   ", k=5) == []
 

@@ -1,0 +1,56 @@
+"""A record-and-replay wrapper around an LLM backend, for iterating on the checks around the model.
+
+A full dev run on 2 CPU cores spends ~30 minutes in generation. With ``--llm-cache FILE`` a second run
+re-generates only the prompts that changed (greedy decoding is deterministic) and replays the rest, so a
+change to grounding or abstention is measured in seconds. Replayed answers arrive as one token: latency
+figures of a cached run are meaningless, and RESULTS.md figures come from runs without the cache.
+The file is JSON lines (never a pickle): {"key": sha256 of model id + messages + parameters, "text": ...}.
+
+Example: ``CachedLLM(get_llm(settings), "eval/out/llm-cache.jsonl").stream(messages)``
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class CachedLLM:
+    def __init__(self, inner, path: str | Path):
+        self.inner = inner
+        self.path = Path(path)
+        self.hits = self.misses = 0
+        self._texts: dict[str, str] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    self._texts[row["key"]] = row["text"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by an interrupted run
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    def _key(self, messages, max_tokens, temperature, stop) -> str:
+        blob = json.dumps([self.inner.id, messages, max_tokens, temperature, stop or []], ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None) -> Iterator[str]:
+        key = self._key(messages, max_tokens, temperature, stop)
+        if key in self._texts and temperature == 0.0:
+            self.hits += 1
+            yield self._texts[key]
+            return
+        self.misses += 1
+        parts = []
+        for tok in self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop):
+            parts.append(tok)
+            yield tok
+        self._texts[key] = "".join(parts)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"key": key, "text": self._texts[key]}, ensure_ascii=False) + "\n")
