@@ -175,6 +175,9 @@ class ReportApp:
                 if event == "retrieved":
                     yield gr.skip(), pending(T.WRITING.format(n=len(payload))), gr.skip(), gr.skip()
                     last = time.monotonic()
+                elif event == "retry":  # the streamed text was rejected: show the new attempt from scratch
+                    parts = []
+                    yield gr.skip(), pending(T.RECHECKING.format(n=payload)), gr.skip(), gr.skip()
                 elif event == "token":
                     parts.append(payload)
                     now = time.monotonic()

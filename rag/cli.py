@@ -70,6 +70,8 @@ def cmd_ask(args) -> int:
     for event, payload in assistant.ask_stream(args.question):
         if event == "token":
             print(payload, end="", flush=True)
+        elif event == "retry":
+            print(f"\n[rejected by the checks; asking again over passage [{payload}] alone]", flush=True)
         elif event == "done":
             answer = payload
     print("\n")

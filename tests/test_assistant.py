@@ -238,6 +238,35 @@ def test_figure_from_the_clause_of_another_year_is_rejected():
     assert not clause_year_conflict("Thu ngân sách đạt bao nhiêu?", review, "4,46% [1].")  # no year asked
 
 
+def test_figure_in_another_unit_is_unsupported():
+    from rag.grounding import figures_with_units
+    from rag.types import Chunk
+    assert figures_with_units("đạt 3.978/4.700 tỷ đồng, 48%KH, 10,5 ha, tỷ lệ 5") == {
+        ("3978", "money"), ("4700", "money"), ("48", "percent"), ("10.5", "area")}
+    passages = [Chunk(doc="a", text="Khu công nghiệp Chu Trinh có diện tích 10,5 ha.")]
+    assert check_answer("Tổng vốn đầu tư là 10,5 tỷ đồng [1].", "q", passages).unsupported_numbers == ["10.5"]  # u012
+    assert check_answer("Diện tích 10,5 ha [1].", "q", passages).supported
+    assert check_answer("Là 10,5 [1].", "q", passages).supported  # no unit: nothing to compare
+
+
+def test_dropped_minus_sign_is_restored():
+    from rag.grounding import restore_signs
+    from rag.types import Chunk
+    passages = [Chunk(doc="a", text="Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%; giai đoạn 2021-2025.")]
+    assert restore_signs("Năm 2021 tăng trưởng 0,62% [1].", passages)[0] == "Năm 2021 tăng trưởng -0,62% [1]."  # c002
+    for kept in ("Năm 2021 giảm 0,62% [1].", "Tăng trưởng âm 0,62% [1].", "Năm 2022 tăng 4,46% [1].",
+                 "Tăng trưởng -0,62% [1].", "Giai đoạn 2021-2025 [1]."):
+        assert restore_signs(kept, passages)[0] == kept
+
+
+def test_a_period_does_not_state_one_of_its_years():
+    # c002: "bình quân giai đoạn 2021-2025 tăng 4,46%/năm" answered "năm 2021 tăng 4,46%"
+    sentence = "Tốc độ tăng trưởng GRDP bình quân giai đoạn 2021-2025 ước tăng 4,46%/năm."
+    assert year_conflict("Riêng năm 2021 GRDP tăng bao nhiêu?", sentence, "Kế hoạch 5 năm 2021-2025") == ["2021"]
+    assert year_conflict("Riêng năm 2021 GRDP tăng bao nhiêu?", sentence, "Báo cáo năm 2021") == []
+    assert year_conflict("GRDP giai đoạn 2021-2025 tăng bao nhiêu?", sentence, "") == []
+
+
 def test_uncited_answer_without_figures_cites_the_passage_it_copies():
     from rag.types import Chunk
     passages = [Chunk(doc="a", text="Thu ngân sách đạt 1.790 tỷ đồng."),
@@ -255,6 +284,37 @@ def test_follow_up_is_condensed_before_retrieval(settings, retriever):
     assert answer.standalone_query == "Khu vực dịch vụ 6 tháng đầu năm 2023 tăng bao nhiêu?"
     assert "Còn khu vực dịch vụ?" in fake.prompts[0][0]["content"]
     assert any(h.doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt" for h in answer.retrieved)
+
+
+class ScriptedLLMForPlumbing(FakeLLMForPlumbing):
+    """Returns the next canned reply on each call: tests the retry plumbing, not the model."""
+
+    def __init__(self, replies: list[str]):
+        super().__init__("")
+        self.replies = list(replies)
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+        self.reply = self.replies.pop(0)
+        yield from super().stream(messages, max_tokens, temperature, stop)
+
+
+def test_rejected_answer_is_asked_again_over_the_best_passage_alone(settings, retriever):
+    # the first reply only repeats the question: rejected, then passage [1] is shown alone
+    fake = ScriptedLLMForPlumbing([VACCINE_Q + " [1]", "Đã tiêm được 1.028.633 mũi vắc xin [1]."])
+    events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(VACCINE_Q))
+    assert ("retry", 1) in [e for e in events if e[0] == "retry"]
+    answer = events[-1][1]
+    assert not answer.abstained and "1.028.633" in answer.text
+    assert answer.citations[0].n == 1 and len(answer.retrieved) == settings.top_k
+    first, second = (m[-1]["content"] for m in fake.prompts)
+    assert "\n[2] " in first and "\n[2] " not in second
+    assert any("answered again" in w for w in answer.warnings)
+
+
+def test_refusal_by_the_model_is_not_retried(settings, retriever):
+    fake = ScriptedLLMForPlumbing(["Không tìm thấy thông tin này trong các báo cáo hiện có."])
+    events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(VACCINE_Q))
+    assert not [e for e in events if e[0] == "retry"] and events[-1][1].abstained and len(fake.prompts) == 1
 
 
 @pytest.fixture(scope="module")
