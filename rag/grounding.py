@@ -21,6 +21,7 @@ _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _REFUSAL_HINTS = ("khong tim thay", "khong co thong tin", "khong de cap", "khong neu", "khong duoc neu",
                   "khong co du lieu", "chua co thong tin")
 _SENT = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
+_SENT_CITED = re.compile(_SENT.pattern + r"(?:[ \t]*" + _CITE.pattern + ")*")  # with the markers after its stop
 # Generic words in questions that say nothing about which passage answers them.
 _GENERIC = set(fold(w) for w in """
 tỉnh thành phố cao bằng năm đạt bao nhiêu là của theo báo cáo và tăng giảm so với trong các những ước
@@ -323,39 +324,67 @@ def restore_signs(answer: str, passages: list[Chunk]) -> tuple[str, list[str]]:
 
 
 def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple[str, list[str]]:
-    """Point each sentence's citation at the shown passage that holds its figures.
+    """Point each sentence's citations at the shown passages that support it.
 
     The small model often cites [1] for a figure it copied from [2]; a citation an official cannot verify
-    is worse than none. A sentence's markers are rewritten only when its cited passages hold none of its
-    figures and another shown passage holds all of them. Returns the text and a note per change.
+    is worse than none. A sentence with figures cites the passages holding all of them, those whose best
+    sentence shares most words with it first (at most two: the narrative and the table often both state a
+    figure); a sentence without figures moves to the passage it clearly copies. Markers written after the
+    sentence's full stop ("… 600 triệu USD. [1]") belong to it. Returns the text and a note per change.
 
     Example: ``repair_citations("Đạt 1.790 tỷ đồng [1].", "q", [p_without, p_with])[0]`` -> ``"Đạt 1.790 tỷ đồng [2]."``
     """
     pnums = [numbers_in(p.text) for p in passages]
+    ptext = [fold(p.text) for p in passages]
+    asked = fold(question)
     notes: list[str] = []
+
+    def overlap(sent: str, p: Chunk) -> int:
+        """Words of an answer sentence found in the passage's sentence that best supports it."""
+        words = set(tokenize(strip_citations(sent), folded=True)) - _ANSWER_SCAFFOLD
+        span = supporting_span(p.text, sent)
+        return len(words & set(tokenize(p.text[span[0]:span[1]], folded=True))) if span else 0
 
     def fix(m: re.Match) -> str:
         sent = m.group(0)
-        cites = [n for n in citations_in(sent) if 1 <= n <= len(passages)]
+        cites = list(dict.fromkeys(n for n in citations_in(sent) if 1 <= n <= len(passages)))
         nums = _new_figures(sent, question)
-        if not cites or not nums or any(nums & pnums[n - 1] for n in cites):
+        names = {fold(n) for n in _names(strip_citations(sent)) if fold(n) not in asked}  # "Nguyên Bình, Bảo Lâm"
+        if not cites and not nums and not names:
             return sent
-        holders = [i + 1 for i, pn in enumerate(pnums) if nums <= pn]
-        if len(holders) != 1:
+        if nums or names:
+            score = {i + 1: overlap(sent, passages[i]) for i, pn in enumerate(pnums)
+                     if nums <= pn and all(n in ptext[i] for n in names)}
+            if not score:
+                return sent  # no passage holds them all: left to the number check
+            best = max(score.values())
+            chosen = sorted((n for n in score if score[n] >= best / 2), key=lambda n: (n not in cites, -score[n], n))[:2]
+        else:
+            score = {i: overlap(sent, p) for i, p in enumerate(passages, 1)}
+            top = max(score, key=lambda n: (score[n], -n))
+            if top in cites or score[top] < 1.5 * max(score[n] for n in cites) + 2:
+                return sent
+            chosen = [top]
+        if chosen == cites:
             return sent
-        notes.append(f"citation {list(dict.fromkeys(cites))} -> [{holders[0]}]: the figures {sorted(nums)} are there")
-        return _retarget(sent, holders[0])
+        why = f"the figures and names {sorted(nums | names)} are there" if nums or names else "it copies that passage"
+        notes.append(f"citation {cites} -> {chosen}: {why}")
+        if not cites:  # the model cited nothing here: the markers go before the full stop
+            body = sent.rstrip()
+            stop = len(body.rstrip(".!?;:")) if body[-1:] in ".!?;:" else len(body)
+            return body[:stop] + " " + "".join(f"[{n}]" for n in chosen) + body[stop:] + sent[len(body):]
+        return _retarget(sent, chosen)
 
-    return _SENT.sub(fix, answer), notes
+    return _SENT_CITED.sub(fix, answer), notes
 
 
-def _retarget(sentence: str, n: int) -> str:
-    """Replace every citation marker of a sentence with one ``[n]`` (at the first marker's place)."""
+def _retarget(sentence: str, cites: list[int]) -> str:
+    """Replace the citation markers of a sentence with ``cites`` (at the first marker's place)."""
     first = True
 
     def sub(m: re.Match) -> str:
         nonlocal first
-        out, first = (f"{m.group(1)}[{n}]" if first else ""), False
+        out, first = (m.group(1) + "".join(f"[{n}]" for n in cites) if first else ""), False
         return out
     return re.sub(r"(\s*)" + _CITE.pattern, sub, sentence)
 

@@ -161,6 +161,9 @@ def test_number_check_unit():
     ("Đạt 1.790 tỷ đồng, bằng 122,8% [1][3].", "Đạt 1.790 tỷ đồng, bằng 122,8% [2]."),  # sentence, some figure cited
     ("Đạt 2.000 tỷ đồng [1].", "Đạt 2.000 tỷ đồng [1]."),  # nowhere: left to the number check
     ("Năm 2021 đạt nhiều kết quả [1].", "Năm 2021 đạt nhiều kết quả [1]."),  # no figure
+    ("Thu ngân sách năm 2021 đạt 1.790 tỷ đồng. [1]", "Thu ngân sách năm 2021 đạt 1.790 tỷ đồng. [2]"),  # after the stop
+    ("Thu ngân sách năm 2021 đạt 1.790 tỷ đồng, bằng 122,8% dự toán [1].",  # copied word for word from [2]
+     "Thu ngân sách năm 2021 đạt 1.790 tỷ đồng, bằng 122,8% dự toán [2]."),
 ])
 def test_citation_moves_to_the_passage_holding_the_figures(answer, expected):
     from rag.grounding import repair_citations
@@ -168,6 +171,28 @@ def test_citation_moves_to_the_passage_holding_the_figures(answer, expected):
     passages = [Chunk(doc="a", text="Năm 2020 thu ngân sách đạt 1.500 tỷ đồng."),
                 Chunk(doc="b", text="Thu ngân sách năm 2021 đạt 1.790 tỷ đồng, bằng 122,8% dự toán.")]
     assert repair_citations(answer, "Thu ngân sách năm 2021?", passages)[0] == expected
+
+
+def test_every_passage_stating_the_figure_is_cited():
+    from rag.grounding import repair_citations
+    from rag.types import Chunk
+    # a006: the year's target table and the narrative both state 600 triệu USD; the gold was the narrative
+    passages = [Chunk(doc="a", text="(4) Tổng kim ngạch xuất nhập khẩu qua địa bàn 600 triệu USD, đạt 127,7% KH."),
+                Chunk(doc="a", text="Thu ngân sách trên địa bàn ước đạt 1.790 tỷ đồng."),
+                Chunk(doc="a", text="Ước thực hiện năm 2021, kim ngạch xuất nhập khẩu qua địa bàn quản lý đạt 600 triệu USD.")]
+    text, notes = repair_citations("Kim ngạch xuất nhập khẩu qua địa bàn năm 2021 ước đạt 600 triệu USD [1].",
+                                   "Kim ngạch xuất nhập khẩu năm 2021?", passages)
+    assert text.endswith("600 triệu USD [1][3].") and notes
+    # a sentence without figures moves to the passage it clearly copies (a027)
+    text, _ = repair_citations("Cao Bằng là tỉnh duy nhất trong cả nước chưa có ca mắc [2].", "q",
+                               [Chunk(doc="a", text="Cao Bằng là tỉnh duy nhất trong cả nước chưa có trường hợp nào mắc."),
+                                Chunk(doc="a", text="Đảm bảo các điều kiện y tế phục vụ bầu cử.")])
+    assert text.endswith("[1].")
+    # names count like figures, and a sentence the model left uncited gets its markers (a072)
+    text, _ = repair_citations("Diễn tập ở các huyện: Nguyên Bình, Bảo Lâm.", "Diễn tập ở những huyện nào?",
+                               [Chunk(doc="a", text="Tổ chức diễn tập khu vực phòng thủ."),
+                                Chunk(doc="a", text="Diễn tập khu vực phòng thủ huyện Nguyên Bình và huyện Bảo Lâm.")])
+    assert text == "Diễn tập ở các huyện: Nguyên Bình, Bảo Lâm [2]."
 
 
 def test_invented_name_is_unsupported_and_header_echo_says_nothing():
