@@ -63,8 +63,8 @@ def render(out_dir: Path) -> str:
     rows = []
     for path in sorted(out_dir.glob("*/report.json")):
         rep = _load(path)
-        if rep["meta"].get("mode") == "retrieval-only":
-            continue
+        if rep["meta"].get("mode") == "retrieval-only" or rep["meta"].get("llm_cache"):
+            continue  # replayed generations (--llm-cache) have meaningless latency: not a result
         run = next(iter(rep["runs"].values()))
         o, lat = run["overall"], run.get("latency", {})
         model = rep["meta"].get("models", {}).get("llm") or rep["meta"]["settings"]["llm_model"]

@@ -233,9 +233,11 @@ def wrong_unit(question: str, answer: str) -> str:
 
 
 _ASKS_PERSON = re.compile(r"\b(?:la ai|ai la|nhung ai|do ai|boi ai)\b")
-# Family names that start Vietnamese personal names ("Hoàng Xuân Ánh"); folded.
-_SURNAMES = set("""nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly nong trieu dinh
-luong ha lam mac la be hua vi lo sam thach chu trinh mai dao doan cao kieu quan ton tang thai tieu""".split())
+# Family names that start Vietnamese personal names ("Hoàng Xuân Ánh"), with their marks: folded, "Nguyên
+# Bình" (a district) would read as "Nguyễn". Hà, Cao, Lâm, Thạch are left out: they start the province's
+# own place names (Hà Quảng, Cao Bằng, Thạch An).
+_SURNAMES = set(canonical_tones("""nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý nông
+triệu đinh lương mạc bế hứa vi lò sầm chu trịnh mai đào đoàn kiều quan tôn tăng thái tiêu""").split())
 
 
 def lacks_person(question: str, answer: str) -> bool:
@@ -249,7 +251,7 @@ def lacks_person(question: str, answer: str) -> bool:
     for name in _names(strip_citations(answer)):  # "Ông Hoàng Xuân Ánh": the name starts at the family name
         words = name.split()
         for i, w in enumerate(words[:-1]):
-            if fold(w) in _SURNAMES and fold(" ".join(words[i:])) not in asked:
+            if canonical_tones(w).lower() in _SURNAMES and fold(" ".join(words[i:])) not in asked:
                 return False
     return True
 

@@ -209,3 +209,23 @@ def test_retrievers_flag_needs_retrieval_only(dataset, tmp_path):
     with pytest.raises(SystemExit):
         eval_run.parse_args(["--dataset", str(dataset), "--out", str(tmp_path), "--retrieval-only",
                              "--retrievers", "dense,bogus"])
+
+
+def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp_path):
+    from eval.llm_cache import CachedLLM
+
+    class CountingLLMForPlumbing:
+        id = "counting-llm-for-plumbing"
+        calls = 0
+
+        def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+            self.calls += 1
+            yield from ["Đạt ", f"{self.calls}"]
+
+    inner, path = CountingLLMForPlumbing(), tmp_path / "cache.jsonl"
+    ask = [{"role": "user", "content": "Thu ngân sách?"}]
+    assert "".join(CachedLLM(inner, path).stream(ask)) == "Đạt 1"
+    again = CachedLLM(inner, path)  # a later run reads the file back
+    assert "".join(again.stream(ask)) == "Đạt 1" and inner.calls == 1 and again.hits == 1
+    assert "".join(again.stream([{"role": "user", "content": "Chi ngân sách?"}])) == "Đạt 2"
+    assert "".join(again.stream(ask, temperature=0.7)) == "Đạt 3"  # sampling is never replayed
