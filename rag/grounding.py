@@ -1,10 +1,12 @@
 """Checks in code, after generation, that an answer is supported by the passages it was shown.
 
 A small model cites passages it never saw, invents figures and names and never abstains on its own, so:
-citations must point at shown passages (and are moved to the passage that holds the figures); every
-number and proper name in the answer must appear in a passage shown (or the question); key terms of the
-question (years, names) must be in the evidence; an answer that only echoes headings or the question, or
-a "bao nhiêu" question answered without a figure, is no answer. Otherwise we abstain.
+citations must point at shown passages (and are moved to the passages that hold the figures and names);
+every number and proper name in the answer must appear in a passage shown (or the question), a figure
+with a unit in that unit, a negative figure with its sign; key terms of the question (years, names) must
+be in the evidence, and the figure's sentence and clause must be about the year asked; an answer that
+only echoes headings or the question, a "bao nhiêu" question answered without a figure (or in another
+unit than asked), a "who" question answered without a person's name, is no answer. Otherwise we abstain.
 
 Example: ``check_answer("Đạt 1.790 tỷ đồng [1].", "…", passages).supported`` -> True when [1] says 1.790
 """
