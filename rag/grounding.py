@@ -234,7 +234,10 @@ def wrong_unit(question: str, answer: str) -> str:
     return "" if _FIGURE_IN[kind].search(fold(strip_citations(answer).lower())) else kind
 
 
-_ASKS_PERSON = re.compile(r"\b(?:la ai|ai la|nhung ai|do ai|boi ai)\b")
+_ASKS_PERSON = re.compile(r"\b(?:la ai|ai la|do ai|boi ai)\b")
+# "who" asks for a person's name when it asks who holds a post; "đối tượng hỗ trợ là ai?" asks for a group
+_POST = re.compile(r"\b(?:chu tich|bi thu|giam doc|truong ban|truong phong|nguoi dung dau|thu truong|bo truong|"
+                   r"thu tuong|chanh van phong|chu tri|chi dao|ky)\b")
 # Family names that start Vietnamese personal names ("Hoàng Xuân Ánh"), with their marks: folded, "Nguyên
 # Bình" (a district) would read as "Nguyễn". Hà, Cao, Lâm, Thạch are left out: they start the province's
 # own place names (Hà Quảng, Cao Bằng, Thạch An).
@@ -243,11 +246,13 @@ triệu đinh lương mạc bế hứa vi lò sầm chu trịnh mai đào đoàn
 
 
 def lacks_person(question: str, answer: str) -> bool:
-    """A "who" question answered without a person's name: the model then names a post or a place instead.
+    """A question asking who holds a post answered without a person's name: the model then names a post or a
+    place instead.
 
     Example: ``lacks_person("Bí thư Tỉnh ủy là ai?", "Là Bí thư Tỉnh ủy 4 tỉnh biên giới [1].")`` -> True
     """
-    if not _ASKS_PERSON.search(fold(question.lower())):
+    folded = fold(question.lower())
+    if not (_ASKS_PERSON.search(folded) and _POST.search(folded)):
         return False
     asked = fold(question)
     for name in _names(strip_citations(answer)):  # "Ông Hoàng Xuân Ánh": the name starts at the family name

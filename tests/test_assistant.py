@@ -245,6 +245,7 @@ def test_answer_must_be_in_the_unit_asked(question, answer, kind):
     ("Người chủ trì phiên họp là ai?", "Ông Hoàng Xuân Ánh, Chủ tịch UBND tỉnh [1].", False),
     ("Chủ tịch Hoàng Xuân Ánh là ai?", "Hoàng Xuân Ánh là Chủ tịch UBND tỉnh [1].", True),  # the asked name is no answer
     ("Ai là người đứng đầu huyện?", "Là huyện Nguyên Bình, tỉnh Cao Bằng [1].", True),  # places, not people
+    ("Đối tượng được hỗ trợ theo Nghị quyết 116 là ai?", "Người lao động và người sử dụng lao động [1].", False),
 ])
 def test_who_question_needs_a_person(question, answer, lacks):
     from rag.grounding import lacks_person
