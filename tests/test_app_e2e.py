@@ -45,11 +45,11 @@ def dev_item(qid: str) -> dict:
 class StubAssistant:
     """Mimics Assistant.ask_stream; records the history and top_k it was called with."""
 
-    def __init__(self, settings, abstain=False, fail=False):
+    def __init__(self, settings, abstain=False, fail=False, retry=False):
         from rag.types import Chunk, Hit
         self.settings = settings
         self.calls = []
-        self.abstain, self.fail = abstain, fail
+        self.abstain, self.fail, self.retry = abstain, fail, retry
         chunk = Chunk(doc="r.txt", text="Mở đầu.\nThu ngân sách đạt 1.234 tỷ đồng. Kết thúc.", title="Báo cáo X",
                       date="12/2021", heading_path=["I. KINH TẾ"])
         self.hits = [Hit(chunk, 1.0), Hit(Chunk(doc="s.txt", text="Đoạn khác <b>", title="Y"), 0.5)]
@@ -66,6 +66,9 @@ class StubAssistant:
             yield "done", Answer(question, "Không tìm thấy thông tin này trong các báo cáo hiện có.", True, [],
                                  self.hits, {"retrieval_s": 0.1, "total_s": 0.1})
             return
+        if self.retry:  # a first answer the checks rejected, then the answer over passage [1] alone
+            yield "token", "Báo cáo X — I. KINH TẾ [2]"
+            yield "retry", 1
         for tok in ["Thu ", "ngân sách ", "đạt ", "1.234 tỷ ", "đồng <x> [1]."]:
             yield "token", tok
         text = self.hits[0].chunk.text
@@ -114,6 +117,17 @@ def test_respond_streams_then_renders_citations_and_history(app_module, tmp_path
     assert 'id="nguon-2-1"' in steps[-1][2] and 'id="nguon-1-1"' in steps[-1][2]
     # streaming updates are throttled: far fewer UI updates than tokens
     assert len(steps) <= 4
+
+
+def test_retry_clears_the_rejected_stream(app_module, tmp_path, monkeypatch):
+    from rag.config import Settings
+    monkeypatch.setattr(app_module, "STREAM_INTERVAL_S", 0.0)  # show every streamed token
+    ui = app_module.ReportApp(StubAssistant(Settings(index_dir=str(tmp_path)), retry=True))
+    contents = [step[1][-1]["content"] for step in _run(ui.respond("Thu ngân sách?", [], 3))]
+    assert any("Báo cáo X — I. KINH TẾ [2]" in c for c in contents)  # the rejected stream was shown...
+    checking = next(i for i, c in enumerate(contents) if "đang hỏi lại chỉ với đoạn [1]" in c)
+    assert all("Báo cáo X — I. KINH TẾ [2]" not in c for c in contents[checking:])  # ...then cleared
+    assert "1.234 tỷ đồng" in contents[-1]
 
 
 def test_respond_abstention_and_errors_are_vietnamese(app_module, tmp_path, caplog):
