@@ -127,7 +127,7 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
         if best is not None and overlap[best] > 0:
             result.cited, result.auto_cited = [best], [best]
     # a figure the passages state in another unit is not supported either ("10,5 ha" answered as "10,5 tỷ đồng")
-    stated = set().union(*(figures_with_units(p.text) for p in passages)) if passages else set()
+    stated = set().union(*(figures_with_units(p.text) for p in passages))
     for number, kind in sorted(figures_with_units(strip_citations(answer))):
         if number in nums and number not in missing and (number, kind) not in stated:
             missing.append(number)
@@ -251,10 +251,9 @@ def lacks_person(question: str, answer: str) -> bool:
 
     Example: ``lacks_person("Bí thư Tỉnh ủy là ai?", "Là Bí thư Tỉnh ủy 4 tỉnh biên giới [1].")`` -> True
     """
-    folded = fold(question.lower())
-    if not (_ASKS_PERSON.search(folded) and _POST.search(folded)):
+    asked = fold(question)  # fold lower-cases
+    if not (_ASKS_PERSON.search(asked) and _POST.search(asked)):
         return False
-    asked = fold(question)
     for name in _names(strip_citations(answer)):  # "Ông Hoàng Xuân Ánh": the name starts at the family name
         words = name.split()
         for i, w in enumerate(words[:-1]):
