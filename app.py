@@ -178,6 +178,9 @@ class ReportApp:
                 elif event == "retry":  # the streamed text was rejected: show the new attempt from scratch
                     parts = []
                     yield gr.skip(), pending(T.RECHECKING.format(n=payload)), gr.skip(), gr.skip()
+                elif event == "verify":  # sampling other readings: the final answer may differ from the stream
+                    shown = T.streaming_markdown("".join(parts)) + "  \n" + T.VERIFYING.format(n=payload)
+                    yield gr.skip(), pending(shown), gr.skip(), gr.skip()
                 elif event == "token":
                     parts.append(payload)
                     now = time.monotonic()

@@ -34,20 +34,21 @@ class CachedLLM:
     def id(self) -> str:
         return self.inner.id
 
-    def _key(self, messages, max_tokens, temperature, stop) -> str:
-        blob = json.dumps([self.inner.id, messages, max_tokens, temperature, stop or []], ensure_ascii=False)
+    def _key(self, messages, max_tokens, temperature, stop, seed) -> str:
+        params = [max_tokens, temperature, stop or []] + ([seed] if seed is not None else [])
+        blob = json.dumps([self.inner.id, messages, *params], ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-               stop: list[str] | None = None) -> Iterator[str]:
-        key = self._key(messages, max_tokens, temperature, stop)
-        if key in self._texts and temperature == 0.0:
+               stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]:
+        key = self._key(messages, max_tokens, temperature, stop, seed)
+        if key in self._texts and (temperature == 0.0 or seed is not None):  # a fixed seed repeats itself
             self.hits += 1
             yield self._texts[key]
             return
         self.misses += 1
         parts = []
-        for tok in self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop):
+        for tok in self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, seed=seed):
             parts.append(tok)
             yield tok
         self._texts[key] = "".join(parts)

@@ -96,6 +96,34 @@ class AccentRestorer:
         return "".join(pieces) + text[last:]
 
 
+    def respell_names(self, text: str, ratio: int = 5) -> tuple[str, list[str]]:
+        """Names (capitalised word pairs) spelled as the reports spell them most often, with a note per change.
+
+        PDF extraction drops a mark now and then ("xã Hung Đạo" once, "Hưng Đạo" twenty times): an answer that
+        copies the rare spelling gets the usual one. Only a spelling ``ratio`` times rarer than the usual one
+        changes; the folded name (what grounding checks) stays the same.
+        Example: ``AccentRestorer(["xã Hưng Đạo"] * 5 + ["xã Hung Đạo"]).respell_names("xã Hung Đạo")[0]``
+        -> ``"xã Hưng Đạo"``
+        """
+        spans = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+        fixes: list[tuple[int, int, str]] = []
+        for (s1, e1, a), (s2, e2, b) in zip(spans, spans[1:]):
+            if not (a[:1].isupper() and b[:1].isupper()) or text[e1:s2] != " " or (fixes and fixes[-1][1] > s1):
+                continue
+            counts = self._pair_counts.get(f"{fold(a)} {fold(b)}")
+            typed = f"{a.lower()} {b.lower()}"
+            if not counts:
+                continue
+            usual, n = counts.most_common(1)[0]
+            if usual != typed and n >= ratio * max(counts.get(typed, 0), 1):
+                x, y = usual.split()
+                fixes.append((s1, e2, f"{_like(a, x)} {_like(b, y)}"))
+        notes = [f"respelled {text[s:e]!r} as the reports usually do: {new!r}" for s, e, new in fixes]
+        for s, e, new in reversed(fixes):
+            text = text[:s] + new + text[e:]
+        return text, notes
+
+
 def _like(typed: str, accented: str) -> str:
     """Keep the typed capitalisation: "Cao" -> "Cao", "COVID" -> "COVID", "ha" -> "hà"."""
     if typed.isupper() and len(typed) > 1:

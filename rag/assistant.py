@@ -1,5 +1,7 @@
 """The assistant: condense follow-ups -> retrieve -> abstain early on weak evidence -> generate with
-numbered citations -> check grounding in code. The UI, the CLI and the evaluation all call this.
+numbered citations (part by part for a two-part question) -> check grounding in code -> ask again over the
+best passage if rejected -> sample second readings of a figure from an off-topic clause. The UI, the CLI and
+the evaluation all call this.
 
 Example: ``Assistant(Settings.from_env()).ask("Thu ngân sách năm 2021 đạt bao nhiêu?").text``
 """
@@ -15,15 +17,22 @@ from pathlib import Path
 from .accents import AccentRestorer
 from .config import Settings
 from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
-                        excerpt, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms, numbers_in,
-                        repair_citations, restore_signs, says_nothing, strip_citations, supporting_span, topic_coverage,
-                        wrong_unit, year_conflict)
+                        excerpt, figure_clauses, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
+                        numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing, strip_citations,
+                        supporting_span, topic_coverage, wrong_unit, year_conflict)
+from .questions import question_parts
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
 
 MIN_TOPIC_COVERAGE = 0.3  # chosen on the dev set: below it the best passage is about something else
 MIN_ANSWER_COVERAGE = 0.15  # the passages an answer cites must cover this much of the question
+# An answer whose figures sit in a clause sharing less than MIN_FOCUS of the question (idf-weighted) likely took
+# a neighbouring figure ("tuổi thọ?" answered from "Tỷ số giới tính … 112 bé trai"): second readings are drawn
+# and one whose clause covers at least MIN_FOCUS more of the question replaces it. Chosen on the dev set.
+MIN_FOCUS = 0.15
+FOCUS_PASSAGE_CHARS = 200  # the first second reading: excerpts cut to about the one best-matching clause
+SAMPLE_TEMPERATURE = 0.8
 
 
 @dataclass
@@ -33,6 +42,8 @@ class Prompts:
     passage: str
     condense: str
     refusal: str
+    question: str
+    parts: str
 
     @classmethod
     def load(cls, directory: str | Path) -> "Prompts":
@@ -63,13 +74,16 @@ class Assistant:
         self.retriever = Retriever.load(self.settings)
         self._restorer = None
 
+    @property
+    def restorer(self) -> AccentRestorer:
+        """The reports' own spellings, built on first use (~3 s)."""
+        if self._restorer is None:
+            self._restorer = AccentRestorer([c.text for c in self.retriever.chunks])
+        return self._restorer
+
     def restore_accents(self, question: str) -> str:
         """A question typed without diacritics, with them put back from the reports' own spelling."""
-        if has_diacritics(question):
-            return question
-        if self._restorer is None:  # built on the first accentless question (~3 s)
-            self._restorer = AccentRestorer([c.text for c in self.retriever.chunks])
-        return self._restorer.restore(question)
+        return question if has_diacritics(question) else self.restorer.restore(question)
 
     # -- stages ---------------------------------------------------------------------------------
     def condense(self, question: str, history: list[tuple[str, str]] | None) -> str:
@@ -120,6 +134,8 @@ class Assistant:
         if other := answer_year_mismatch(question, answer):
             return f"the answer is about {', '.join(other)}, not the year asked"
         nums = numbers_in(strip_citations(answer))
+        if nums and all(predates_question(question, c.date) for c in cited):
+            return f"the cited reports ({', '.join(sorted({c.date for c in cited}))}) predate the period asked"
         problem = ""
         if nums:  # some cited passage must state the figures for the period asked
             for c in cited:
@@ -136,17 +152,22 @@ class Assistant:
                     return ""
         return problem
 
-    def build_messages(self, question: str, hits: list[Hit]) -> list[dict]:
+    def build_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
+                       ) -> list[dict]:
+        """The chat messages asking ``question`` over ``hits``; ``part`` narrows the request to one of its parts."""
         # short headers: prompt processing dominates time to first token on a CPU
-        chars = self.settings.passage_chars
+        chars = passage_chars or self.settings.passage_chars
         if asks_for_list(question):  # several items or reasons run over more of a passage than one figure
             chars = chars * 3 // 2
         passages = "\n\n".join(self.prompts.passage.format(
             n=i, title=_short(h.chunk.title, 70), date=h.chunk.date or "không rõ ngày",
             section=_short(h.chunk.heading_path[-1] if h.chunk.heading_path else "—", 50),
             text=excerpt(h.chunk.text, question, chars)) for i, h in enumerate(hits, 1))
+        request = (self.prompts.parts.format(question=question, part=part) if part
+                   else self.prompts.question.format(question=question))
         return [{"role": "system", "content": self.prompts.system},
-                {"role": "user", "content": self.prompts.answer.format(passages=passages, question=question)}]
+                {"role": "user", "content": self.prompts.answer.format(passages=passages, question=question,
+                                                                      request=request)}]
 
     # -- public API -----------------------------------------------------------------------------
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
@@ -193,18 +214,70 @@ class Assistant:
                 answer = dataclasses.replace(alone, retrieved=hits,
                                              warnings=answer.warnings + ["answered again from passage [1] alone"]
                                              + alone.warnings)
+        if not answer.abstained:
+            answer = yield from self._refocus(question, standalone, answer, hits, t0, timings, models)
         timings["total_s"] = time.perf_counter() - t0
         yield "done", answer
 
-    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict):
-        """Stream one generation as ("token", text) events; returns the whole text."""
-        parts: list[str] = []
-        for tok in self.llm.stream(self.build_messages(question, hits), max_tokens=self.settings.max_tokens,
-                                   temperature=self.settings.temperature):
-            timings.setdefault("ttft_s", time.perf_counter() - t0)
-            parts.append(tok)
-            yield "token", tok
-        return "".join(parts).strip()
+    def focus(self, question: str, answer: Answer, hits: list[Hit]) -> float | None:
+        """Share of the question held by the best cited clause stating the answer's figures (None: no figure)."""
+        cited = [hits[c.n - 1].chunk for c in answer.citations if 0 < c.n <= len(hits)]
+        clauses = figure_clauses(answer.text, question, cited)
+        if not clauses:
+            return None
+        return max(self.retriever.reranker.sentence_score(question, c) for c in clauses)
+
+    def _refocus(self, question: str, standalone: str, answer: Answer, hits: list[Hit], t0: float,
+                 timings: dict, models: dict):
+        """The answer, or a second reading whose figures come from a clause about what was asked (see MIN_FOCUS).
+
+        First the same question over tighter excerpts (fewer neighbouring clauses to pick from), then
+        ``Settings.samples`` sampled readings. Each costs only its generation when the passages are unchanged
+        (llama.cpp keeps the processed prompt prefix). Yields ("verify", n) before drawing n readings.
+        """
+        focus = self.focus(standalone, answer, hits)
+        if focus is None or focus >= MIN_FOCUS:
+            return answer
+        tries = [{"passage_chars": FOCUS_PASSAGE_CHARS}] + [
+            {"temperature": SAMPLE_TEMPERATURE, "seed": seed} for seed in range(1, self.settings.samples + 1)]
+        yield "verify", len(tries)
+        best, best_focus, need = answer, focus, focus + MIN_FOCUS
+        for how in tries:
+            text = _drain(self._generate(standalone, hits, t0, timings, **how))
+            other = self.finalize(question, standalone, text, hits, timings, models)
+            other_focus = None if other.abstained else self.focus(standalone, other, hits)
+            if other_focus is not None and other_focus >= need and other_focus > best_focus:
+                best, best_focus = other, other_focus
+        if best is answer:
+            return answer
+        note = (f"replaced {strip_citations(answer.text)[:60]!r}: its figures come from a clause holding {focus:.0%} "
+                f"of the question; a second reading's clause holds {best_focus:.0%}")
+        return dataclasses.replace(best, warnings=answer.warnings + [note] + best.warnings)
+
+    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, temperature: float | None = None,
+                  seed: int | None = None, passage_chars: int | None = None):
+        """Stream one generation per part of the question as ("token", text) events; returns the whole text.
+
+        "bao nhiêu X và bao nhiêu Y?" asked at once gets X alone from a small model; asked part by part it
+        answers both. The passages come first in the prompt, so llama.cpp reuses their processing.
+        """
+        parts = question_parts(question)
+        texts: list[str] = []
+        for part in parts if len(parts) > 1 else [""]:
+            if texts:
+                yield "token", " "
+            pieces: list[str] = []
+            sampling = {"seed": seed} if seed is not None else {}  # fakes and old backends take no seed
+            messages = self.build_messages(question, hits, part, passage_chars)
+            for tok in self.llm.stream(messages, max_tokens=self.settings.max_tokens,
+                                       temperature=self.settings.temperature if temperature is None else temperature,
+                                       **sampling):
+                timings.setdefault("ttft_s", time.perf_counter() - t0)
+                pieces.append(tok)
+                yield "token", tok
+            texts.append("".join(pieces).strip())
+        answered = [t for t in texts if t and not looks_like_refusal(t)]  # one part found is still an answer
+        return " ".join(answered) if answered else texts[0]
 
     def finalize(self, question: str, standalone: str, text: str, hits: list[Hit], timings: dict,
                  models: dict) -> Answer:
@@ -216,8 +289,10 @@ class Assistant:
                           ["the model found no answer in the passages"])
         chunks = [h.chunk for h in hits]
         text, signed = restore_signs(text, chunks)
+        text, dated = restore_dates(text, standalone, chunks)
+        text, respelled = self.restorer.respell_names(text)
         text, moved = repair_citations(text, standalone, chunks)
-        warnings += signed + moved
+        warnings += signed + dated + respelled + moved
         check = check_answer(text, standalone, chunks)
         if check.invalid:
             warnings.append(f"removed citations to passages never shown: {check.invalid}")
@@ -256,6 +331,15 @@ class Assistant:
 def _rejected(answer: Answer) -> bool:
     """The model answered but the checks turned the answer down (not: it refused, or nothing was found)."""
     return any(w.startswith(("answer rejected", "removed figures", "removed names")) for w in answer.warnings)
+
+
+def _drain(events) -> object:
+    """Run an event generator to its end, dropping its events; returns what it returns."""
+    while True:
+        try:
+            next(events)
+        except StopIteration as done:
+            return done.value
 
 
 def _short(text: str, n: int) -> str:

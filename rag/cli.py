@@ -72,6 +72,8 @@ def cmd_ask(args) -> int:
             print(payload, end="", flush=True)
         elif event == "retry":
             print(f"\n[rejected by the checks; asking again over passage [{payload}] alone]", flush=True)
+        elif event == "verify":
+            print(f"\n[the figure may come from a neighbouring clause; drawing {payload} more readings]", flush=True)
         elif event == "done":
             answer = payload
     print("\n")

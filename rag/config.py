@@ -31,6 +31,7 @@ class Settings:
     n_gpu_layers: int = -1  # offload everything when llama.cpp was built with a GPU backend
     max_tokens: int = 256
     temperature: float = 0.0
+    samples: int = 3  # sampled second readings of an answer whose figure looks off-topic (rag/assistant.py)
     # Paths
     reports_dir: str = str(ROOT / "data" / "reports")
     index_dir: str = str(ROOT / "index")
@@ -44,6 +45,7 @@ class Settings:
     top_k: int = 3  # passages shown to the LLM (each one costs ~5 s of prompt processing on 2 cores)
     passage_chars: int = 400  # each passage is cut to its best-matching sentences (prompt speed, focus)
     candidates: int = 40  # per retriever, before fusion
+    rerank_depth: int = 3  # the first hits reordered by best sentence (rag/rerank.py); 0 turns it off
     rrf_k: int = 10  # small k: the first ranks of each retriever dominate (measured, eval/RESULTS.md)
     # UI server
     host: str = "127.0.0.1"

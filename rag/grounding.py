@@ -16,25 +16,20 @@ import re
 from dataclasses import dataclass, field
 
 from .retrieve import ABBREVIATIONS
-from .text import canonical_tones, fold, normalize_number, numbers_in, split_source_phrase, tokenize
+from .text import (GENERIC_WORDS, SENTENCE, canonical_tones, fold, normalize_number, numbers_in, split_source_phrase,
+                   tokenize)
 from .types import Chunk
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _REFUSAL_HINTS = ("khong tim thay", "khong co thong tin", "khong de cap", "khong neu", "khong duoc neu",
                   "khong co du lieu", "chua co thong tin")
-_SENT = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
-_SENT_CITED = re.compile(_SENT.pattern + r"(?:[ \t]*" + _CITE.pattern + ")*")  # with the markers after its stop
-# Generic words in questions that say nothing about which passage answers them.
-_GENERIC = set(fold(w) for w in """
-tỉnh thành phố cao bằng năm đạt bao nhiêu là của theo báo cáo và tăng giảm so với trong các những ước
-tính đến hết ngày tháng toàn được có nào gì thế như hiện kết quả thực hiện số tổng cộng lượt phần trăm
-""".split())
+_SENT_CITED = re.compile(SENTENCE.pattern + r"(?:[ \t]*" + _CITE.pattern + ")*")  # with the markers after its stop
 
 
 # Words an answer wraps around its content ("Theo báo cáo [1], …", "Trong các đoạn trích, …").
 _ANSWER_SCAFFOLD = set(fold(w) for w in """
-báo cáo đoạn trích trong theo nêu rõ rằng chỉ có số thông tin tài liệu dựa vào trên cho biết
-""".split())
+báo cáo đoạn trích trong theo nêu rõ rằng chỉ có số thông tin tài liệu dựa vào trên cho biết tìm thấy hiện
+""".split())  # the last three: "Tìm thấy thông tin này trong các báo cáo hiện có." says nothing either
 
 
 def citations_in(text: str) -> list[int]:
@@ -302,6 +297,40 @@ def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
     return not [t for t in tokenize(text, folded=True) if len(t) > 1 and not t[0].isdigit() and t not in known]
 
 
+# folded: questions asking when something happened
+_ASKS_WHEN = re.compile(r"\b(?:khi nao|bao gio|luc nao|thoi diem nao|thoi gian nao|ngay nao|thang nao)\b")
+_BARE_YEAR = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})(?![\d/])")
+_DATE_OF_YEAR = re.compile(r"(?<![\d/])(?:\d{1,2}/)?\d{1,2}/((?:19|20)\d{2})(?![\d/])")  # 12/2023, 19/8/2025
+
+
+def restore_dates(answer: str, question: str, passages: list[Chunk]) -> tuple[str, list[str]]:
+    """Put back the month (and day) of a year the answer gives alone when the question asks when.
+
+    Asked "nâng cấp vào thời điểm nào?", a small model answers "2023" where the passage says "tháng 12/2023".
+    Only when every mention of that year in the cited passages is that one fuller date.
+    Example: ``restore_dates("Năm 2023 [1].", "Khi nào?", [Chunk(doc="a", text="vào tháng 12/2023.")])[0]``
+    -> ``"Tháng 12/2023 [1]."``
+    """
+    if not _ASKS_WHEN.search(fold(question)):
+        return answer, []
+    cited = [passages[n - 1] for n in sorted(set(citations_in(answer)) or {1}) if 0 < n <= len(passages)]
+    notes: list[str] = []
+    for year in sorted(set(_BARE_YEAR.findall(strip_citations(answer))) - set(_BARE_YEAR.findall(question))):
+        dates = {m.group(0) for p in cited for m in _DATE_OF_YEAR.finditer(p.text) if m.group(1) == year}
+        bare = any(m.group(1) == year for p in cited for m in _BARE_YEAR.finditer(p.text))
+        if len(dates) == 1 and not bare:
+            (date,) = dates
+            word = "tháng" if date.count("/") == 1 else "ngày"  # "năm 2023" -> "tháng 12/2023"
+
+            def dated(m: re.Match) -> str:
+                if not m.group(1):
+                    return date
+                return f"{word.capitalize() if m.group(1)[0].isupper() else word} {date}"
+            answer = re.sub(r"(\b[Nn]ăm\s+)?(?<![\d/.,])" + year + r"(?![\d/])", dated, answer)
+            notes.append(f"date {year} -> {date}: the cited passages only ever say {date}")
+    return answer, notes
+
+
 _SIGNED = re.compile(r"(?<![\w\d.,])([-\u2212\u2013]?)\s?(\d+(?:[.,]\d+)*)")
 _NEGATIVE_WORDS = ("giảm", "âm", "sụt", "thấp hơn", "hụt")
 
@@ -421,7 +450,7 @@ def key_terms(question: str) -> list[str]:
     body = re.sub(r"^\W*\w+", "", question)  # the first word is capitalised anyway
     for m in re.finditer(r"(?<![\w])([A-ZĐ][\w]*(?:\s+[A-ZĐ][\w]*)*)", body):
         name = m.group(1)
-        if fold(name) in ("cao bang",) or all(fold(w) in _GENERIC for w in name.split()):
+        if fold(name) in ("cao bang",) or all(fold(w) in GENERIC_WORDS for w in name.split()):
             continue
         if name.isupper() and any(name in a.split("-") for a in ABBREVIATIONS):  # expanded by the retriever
             continue
@@ -447,7 +476,7 @@ def missing_key_terms(question: str, evidence: str) -> list[str]:
 
 def topic_coverage(question: str, passage_text: str) -> float:
     """Share of the question's topical syllables (folded, generic words removed) present in a passage."""
-    q = [t for t in tokenize(question, folded=True) if t not in _GENERIC and not t[0].isdigit()]
+    q = [t for t in tokenize(question, folded=True) if t not in GENERIC_WORDS and not t[0].isdigit()]
     if not q:
         return 1.0
     p_tokens = tokenize(passage_text, folded=True)
@@ -469,6 +498,25 @@ def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
     periods = [{str(y) for y in range(int(a), int(b) + 1)} for a, b in _PERIOD.findall(question)
                if int(a) <= int(b) <= int(a) + 30]
     return set(_YEAR.findall(_PERIOD.sub(" ", question))), periods
+
+
+# folded words of a question about a plan, a target or an assignment rather than an outcome
+_ASKS_PLAN = re.compile(r"\b(?:chi tieu|muc tieu|ke hoach|phan dau|du kien|du toan|nhiem vu|dinh huong|giao|se)\b")
+
+
+def predates_question(question: str, report_date: str) -> bool:
+    """Whether a report dated ``report_date`` was written before the end of the year or period asked about.
+
+    Such a report can only state a plan for it: asked the 2021-2025 result, a December 2021 report's "đạt 85%"
+    is its target, and the 2025 report's "đạt 90,31%" is the answer. Questions about plans are exempt.
+    Example: ``predates_question("Tỷ lệ … giai đoạn 2021-2025 là bao nhiêu?", "12/2021")`` -> ``True``
+    """
+    single, periods = asked_years(question)
+    asked = [int(y) for y in single.union(*periods)]
+    written = re.findall(r"(?:19|20)\d{2}", report_date or "")  # "12/2021", "30/11/2021", "2025"
+    if not asked or not written or _ASKS_PLAN.search(fold(question)):
+        return False
+    return int(written[-1]) < max(asked)
 
 
 def answer_year_mismatch(question: str, answer: str) -> list[str]:
@@ -501,7 +549,7 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
     """
     if len(passage) <= max_chars:
         return passage
-    q = set(tokenize(question, folded=True)) - _GENERIC
+    q = set(tokenize(question, folded=True)) - GENERIC_WORDS
     sents = _units(passage, max_chars)
     if not sents:
         return passage[:max_chars]
@@ -524,6 +572,21 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
     return ("… " if start > 0 else "") + text + (" …" if end < len(passage) else "")
 
 
+def figure_clauses(answer: str, question: str, passages: list[Chunk]) -> list[str]:
+    """The "; "-clauses of ``passages`` that state a figure of the answer the question does not already name.
+
+    Reports pack many results into one sentence ("…tuổi thọ trung bình 72,7 tuổi; Tỷ số giới tính 112 bé
+    trai/100 bé gái; …"): the clause the figure came from says what the figure is about.
+    Example: ``figure_clauses("112 bé trai [1]", "tuổi thọ?", [Chunk(doc="a", text="tuổi thọ 72,7; giới tính 112")])``
+    -> ``["giới tính 112"]``
+    """
+    figures = _answer_numbers(answer) - numbers_in(question)
+    if not figures:
+        return []
+    return [clause.strip() for p in passages for m in SENTENCE.finditer(p.text)
+            for clause in re.split(r";\s+", m.group(0)) if figures & numbers_in(clause)]
+
+
 def _units(passage: str, longest: int) -> list[tuple[int, int]]:
     """Sentence spans of ``passage``; a sentence longer than ``longest`` is split into its "; " clauses.
 
@@ -531,7 +594,7 @@ def _units(passage: str, longest: int) -> list[tuple[int, int]]:
     cutting such a sentence at a character budget dropped the figure asked about.
     """
     spans = []
-    for m in _SENT.finditer(passage):
+    for m in SENTENCE.finditer(passage):
         if not m.group(0).strip():
             continue
         if m.end() - m.start() <= longest:
@@ -550,7 +613,7 @@ def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
     a_nums = _answer_numbers(answer)
     a_words = set(tokenize(strip_citations(answer), folded=True))
     best, best_score = None, 0.0
-    for m in _SENT.finditer(passage):
+    for m in SENTENCE.finditer(passage):
         sent = m.group(0)
         if not sent.strip():
             continue

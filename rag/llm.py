@@ -26,7 +26,7 @@ class LLM(Protocol):
     id: str
 
     def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-               stop: list[str] | None = None) -> Iterator[str]: ...
+               stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]: ...
 
 
 def default_threads() -> int:
@@ -53,9 +53,9 @@ class LlamaCppLLM:
         self.load_seconds = time.perf_counter() - t
         self.id = model_id or os.path.basename(str(model_path))
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         out = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                               stop=stop or [], stream=True)
+                                               stop=stop or [], stream=True, seed=seed)
         for part in out:
             delta = part["choices"][0].get("delta", {}).get("content")
             if delta:
@@ -75,9 +75,12 @@ class OpenAIServerLLM:
         self.timeout = timeout
         self.id = f"openai:{model}@{self.base_url}"
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
-        body = json.dumps({"model": self.model, "messages": messages, "max_tokens": max_tokens,
-                           "temperature": temperature, "stop": stop or None, "stream": True}).encode()
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
+        request = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
+                   "temperature": temperature, "stop": stop or None, "stream": True}
+        if seed is not None:  # llama.cpp's server, vLLM and Ollama take it; OpenAI's own API too
+            request["seed"] = seed
+        body = json.dumps(request).encode()
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

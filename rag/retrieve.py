@@ -1,5 +1,5 @@
 """Hybrid retrieval, staged: candidates (dense FAISS + BM25 accented + BM25 folded) -> weighted
-reciprocal-rank fusion -> report-metadata prior -> final k. A reranker can slot in after fusion behind the same API.
+reciprocal-rank fusion -> report-metadata prior -> final k, its first few reordered by their best sentence.
 
 Example: ``Retriever.load(Settings.from_env()).search("ty le ho ngheo nam 2021", k=5)[0].doc``
 """
@@ -15,6 +15,7 @@ import numpy as np
 from .config import Settings
 from .embed import Embedder, get_embedder
 from .lexical import LexicalIndex
+from .rerank import SentenceReranker
 from .store import IndexError_, IndexStore, StoredIndex
 from .text import fold, has_diacritics, split_source_phrase, tokenize
 from .types import Chunk, Hit
@@ -127,6 +128,7 @@ class Retriever:
         if len(self.chunks):
             self.dense.add(stored.vectors)
         self.lexical = LexicalIndex([c.embed_text() for c in self.chunks])
+        self.reranker = SentenceReranker([c.embed_text() for c in self.chunks])
         docs = stored.docs
         # folded once here: folding per candidate per query was most of the non-embedding latency
         self.doc_header = {d: fold(" ".join([m.get("title", ""), m.get("date", ""), m.get("header", "")]))
@@ -268,11 +270,14 @@ class Retriever:
                 prior = (self.doc_prior * doc_match.get(self.chunks[i].doc, 0.0)
                          + self.section_prior * section_match[section])
             final[i] = s * (1.0 + prior)
-        order = sorted(final, key=lambda i: (-final[i], i))[:k]
+        depth = self.settings.rerank_depth if mode == "hybrid" else 0
+        order = sorted(final, key=lambda i: (-final[i], i))[:max(k, depth)]
         hits = []
         for i in order:
             stages = {f"{name}_rank": ranked[name].index(i) + 1 for name in ranked if i in raw[name]}
             stages.update({f"{name}_score": raw[name][i] for name in ranked if i in raw[name]})
             stages["rrf"] = fused[i]
             hits.append(Hit(chunk=self.chunks[i], score=final[i], stages=stages))
-        return hits
+        if depth > 1:
+            hits[:depth] = self.reranker.rerank(query, hits[:depth])
+        return hits[:k]

@@ -76,6 +76,13 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text.lower()
 
 
+SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
+# Generic words in questions (folded) that say nothing about which passage answers them.
+GENERIC_WORDS = set(fold(w) for w in """
+tỉnh thành phố cao bằng năm đạt bao nhiêu là của theo báo cáo và tăng giảm so với trong các những ước
+tính đến hết ngày tháng toàn được có nào gì thế như hiện kết quả thực hiện số tổng cộng lượt phần trăm
+""".split())
+
 # Tokens: document codes ("1486/QĐ-TTg"), numbers kept whole ("1.028.633", "92,96", "26/4/2022"), words.
 _TOKEN = re.compile(
     r"\d+(?:/\d+)*/[^\W_]+(?:-[^\W_]+)*"  # codes: 1486/QĐ-TTg, 12/2018/QĐ-TTg

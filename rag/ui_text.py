@@ -45,6 +45,7 @@ EARLIER_TURN = "Câu hỏi trước: {q}"
 SEARCHING = "⏳ Đang tìm trong các báo cáo…"
 WRITING = "⏳ Đã tìm thấy {n} đoạn liên quan, đang soạn câu trả lời…"
 RECHECKING = "⏳ Câu trả lời đầu chưa khớp với đoạn trích, đang hỏi lại chỉ với đoạn [{n}]…"
+VERIFYING = "⏳ Con số trong câu trả lời có thể thuộc ý khác của đoạn trích, đang đối chiếu thêm {n} lần…"
 ABSTAIN_DEFAULT = "Không tìm thấy thông tin này trong các báo cáo hiện có."
 ABSTAIN_HINT = ("Hãy thử diễn đạt lại câu hỏi, nêu rõ năm hoặc kỳ báo cáo, hoặc tải thêm báo cáo ở thẻ "
                 "«Tài liệu».")

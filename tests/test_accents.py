@@ -34,3 +34,21 @@ def test_restores_from_the_passages(restorer, typed, expected):
 
 def test_accented_text_is_left_alone(restorer):
     assert restorer.restore("Thu ngân sách nha nuoc") == "Thu ngân sách nha nuoc"
+
+
+NAMES = ["Phấn đấu xã Hưng Đạo đạt chuẩn nông thôn mới nâng cao."] * 5 + [
+    "Xã Hung Đạo duy trì tiêu chí.",  # one mark lost in extraction
+    "Tuyến Lạng Sơn - Cao Bằng.", "Hàng hóa qua Lạng Sơn.",
+]
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Thành phố phấn đấu xã Hung Đạo đạt chuẩn [2].", "Thành phố phấn đấu xã Hưng Đạo đạt chuẩn [2]."),
+    ("xã Hưng Đạo", "xã Hưng Đạo"),  # already the usual spelling
+    ("xã hung đạo", "xã hung đạo"),  # not capitalised: not a name, left alone
+    ("Qua Lạng Son.", "Qua Lạng Son."),  # "Lạng Sơn" twice only: under the ratio, left alone
+])
+def test_names_get_the_reports_usual_spelling(answer, expected):
+    text, notes = AccentRestorer(NAMES).respell_names(answer)
+    assert text == expected
+    assert fold(text) == fold(answer) and bool(notes) == (text != answer)

@@ -45,11 +45,11 @@ def dev_item(qid: str) -> dict:
 class StubAssistant:
     """Mimics Assistant.ask_stream; records the history and top_k it was called with."""
 
-    def __init__(self, settings, abstain=False, fail=False, retry=False):
+    def __init__(self, settings, abstain=False, fail=False, retry=False, verify=False):
         from rag.types import Chunk, Hit
         self.settings = settings
         self.calls = []
-        self.abstain, self.fail, self.retry = abstain, fail, retry
+        self.abstain, self.fail, self.retry, self.verify = abstain, fail, retry, verify
         chunk = Chunk(doc="r.txt", text="Mở đầu.\nThu ngân sách đạt 1.234 tỷ đồng. Kết thúc.", title="Báo cáo X",
                       date="12/2021", heading_path=["I. KINH TẾ"])
         self.hits = [Hit(chunk, 1.0), Hit(Chunk(doc="s.txt", text="Đoạn khác <b>", title="Y"), 0.5)]
@@ -71,6 +71,8 @@ class StubAssistant:
             yield "retry", 1
         for tok in ["Thu ", "ngân sách ", "đạt ", "1.234 tỷ ", "đồng <x> [1]."]:
             yield "token", tok
+        if self.verify:  # the figure looked off-topic: second readings are drawn before the final answer
+            yield "verify", 4
         text = self.hits[0].chunk.text
         a = text.index("Thu")
         cit = Citation(1, "r.txt", "Báo cáo X", "I. KINH TẾ", text, "12/2021", None, (a, text.index("Kết")))
@@ -128,6 +130,16 @@ def test_retry_clears_the_rejected_stream(app_module, tmp_path, monkeypatch):
     checking = next(i for i, c in enumerate(contents) if "đang hỏi lại chỉ với đoạn [1]" in c)
     assert all("Báo cáo X — I. KINH TẾ [2]" not in c for c in contents[checking:])  # ...then cleared
     assert "1.234 tỷ đồng" in contents[-1]
+
+
+def test_second_readings_are_announced_under_the_streamed_text(app_module, tmp_path, monkeypatch):
+    from rag.config import Settings
+    monkeypatch.setattr(app_module, "STREAM_INTERVAL_S", 0.0)
+    ui = app_module.ReportApp(StubAssistant(Settings(index_dir=str(tmp_path)), verify=True))
+    contents = [step[1][-1]["content"] for step in _run(ui.respond("Thu ngân sách?", [], 3))]
+    verifying = next(c for c in contents if "đang đối chiếu thêm 4 lần" in c)
+    assert "1.234 tỷ" in verifying  # the streamed answer stays visible meanwhile
+    assert "đối chiếu" not in contents[-1] and "1.234 tỷ đồng" in contents[-1]
 
 
 def test_respond_abstention_and_errors_are_vietnamese(app_module, tmp_path, caplog):

@@ -46,7 +46,7 @@ class FakeLLMForPlumbing:
         self.reply = reply
         self.prompts: list[list[dict]] = []
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         self.prompts.append(messages)
         yield from self.reply.split(" ")[:1]
         for word in self.reply.split(" ")[1:]:
@@ -208,6 +208,7 @@ def test_invented_name_is_unsupported_and_header_echo_says_nothing():
     # an answer that only repeats headings or the question is no answer
     assert says_nothing("Báo cáo 1: Thông báo kết luận phiên họp — 1. Công nghiệp [1]", q, passages)
     assert says_nothing("Trong các báo cáo, Bí thư Tỉnh ủy Cao Bằng là ai.", q, passages)
+    assert says_nothing("Tìm thấy thông tin này trong các báo cáo hiện có. [1]", q, passages)  # a refusal's words
     assert not says_nothing("Mỏ sắt Nà Rạ [1].", "Mỏ sắt nào được khai thác?", passages)
     assert not says_nothing("Đạt 1.790 tỷ đồng [1].", q, passages)
 
@@ -319,9 +320,11 @@ class ScriptedLLMForPlumbing(FakeLLMForPlumbing):
     def __init__(self, replies: list[str]):
         super().__init__("")
         self.replies = list(replies)
+        self.seeds: list[int | None] = []
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         self.reply = self.replies.pop(0)
+        self.seeds.append(seed)
         yield from super().stream(messages, max_tokens, temperature, stop)
 
 
@@ -387,3 +390,94 @@ def test_http_backend_unreachable_is_one_clear_error():
     llm = OpenAIServerLLM(f"http://127.0.0.1:{free_port()}/v1", "x", timeout=2)
     with pytest.raises(ModelError, match="unreachable"):
         list(llm.stream([{"role": "user", "content": "hi"}]))
+
+
+@pytest.mark.parametrize("question, report_date, predates", [
+    ("Tỷ lệ chất thải rắn được xử lý giai đoạn 2021-2025 là bao nhiêu?", "12/2021", True),
+    ("Tỷ lệ chất thải rắn được xử lý giai đoạn 2021-2025 là bao nhiêu?", "2025", False),
+    ("Thu ngân sách năm 2022 đạt bao nhiêu?", "30/11/2021", True),
+    ("Thu ngân sách năm 2021 ước đạt bao nhiêu?", "12/2021", False),  # the report's own year: its estimate
+    ("Chỉ tiêu thu ngân sách năm 2022 là bao nhiêu?", "30/11/2021", False),  # a plan is asked for
+    ("Năm 2022 dự kiến phê duyệt những đồ án nào?", "30/11/2021", False),
+    ("Thu ngân sách đạt bao nhiêu?", "12/2021", False),  # no year asked
+    ("Thu ngân sách năm 2022 đạt bao nhiêu?", "", False),  # undated report
+])
+def test_report_written_before_the_period_asked(question, report_date, predates):
+    from rag.grounding import predates_question
+    assert predates_question(question, report_date) is predates
+
+
+def test_figure_from_a_report_older_than_the_period_is_rejected(assistant):
+    from rag.types import Chunk
+    q = "Tỷ lệ chất thải rắn sinh hoạt đô thị được xử lý giai đoạn 2021-2025 là bao nhiêu?"
+    old = Chunk(doc="a", text="(17) Tỷ lệ chất thải rắn sinh hoạt đô thị được xử lý đạt 85%.", date="12/2021")
+    new = dataclasses.replace(old, doc="b", text="Tỷ lệ chất thải rắn sinh hoạt đô thị được xử lý đạt 90,31%.",
+                              date="2025")
+    assert "predate" in assistant.answer_gap(q, "Đạt 85% [1].", [old])
+    assert assistant.answer_gap(q, "Đạt 90,31% [1].", [new]) == ""
+
+
+def test_figure_clauses_are_the_clauses_stating_the_answers_figures():
+    from rag.grounding import figure_clauses
+    from rag.types import Chunk
+    passage = Chunk(doc="a", text="Dân số tăng 1,31%; tuổi thọ trung bình năm 2024 là 72,7 tuổi; tỷ số giới tính "
+                                  "112 bé trai/100 bé gái. Năm 2024 có 112 xã.")
+    q = "Tuổi thọ trung bình năm 2024?"
+    assert figure_clauses("Tỷ số giới tính 112 bé trai [1].", q, [passage]) == [
+        "tỷ số giới tính 112 bé trai/100 bé gái.", "Năm 2024 có 112 xã."]
+    assert figure_clauses("Năm 2024 [1].", q, [passage]) == []  # the asked year is no figure of the answer
+
+
+def test_two_part_question_is_asked_part_by_part(settings, retriever):
+    q = "6 tháng đầu năm 2023, diện tích rừng của tỉnh giảm bao nhiêu ha, trong đó do cháy rừng bao nhiêu?"
+    fake = ScriptedLLMForPlumbing(["Diện tích rừng giảm 41,552 ha [1].",
+                                   "Không tìm thấy thông tin này trong các báo cáo hiện có."])
+    events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(q))
+    first, second = (m[-1]["content"] for m in fake.prompts)
+    assert first.endswith("Ở đây chỉ trả lời ý: 6 tháng đầu năm 2023, diện tích rừng của tỉnh giảm bao nhiêu ha")
+    assert second.endswith("Ở đây chỉ trả lời ý: trong đó do cháy rừng bao nhiêu?")
+    assert first.split("Ở đây")[0] == second.split("Ở đây")[0]  # same passages: llama.cpp reuses their processing
+    answer = events[-1][1]
+    assert not answer.abstained and "41,552" in answer.text  # the part not found is left out, not a refusal
+    assert "Không tìm thấy" not in answer.text
+
+
+TUOI_THO_Q = "Tuổi thọ trung bình của người dân Cao Bằng năm 2024 là bao nhiêu?"
+
+
+def test_figure_from_an_off_topic_clause_is_replaced_by_a_second_reading(settings, retriever):
+    fake = ScriptedLLMForPlumbing(["Tỷ số giới tính năm 2024 là 112 bé trai/100 bé gái [1].",  # greedy: wrong clause
+                                   "Tỷ số giới tính là 112 bé trai/100 bé gái [1].",  # tighter excerpts: the same
+                                   "Không tìm thấy thông tin này trong các báo cáo hiện có.",  # samples…
+                                   "Năm 2024 tuổi thọ trung bình tăng lên 72,7 tuổi [1].",
+                                   "Tỷ số giới tính là 112 bé trai/100 bé gái [1]."])
+    settings = dataclasses.replace(settings, samples=3)
+    events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(TUOI_THO_Q))
+    assert ("verify", 4) in events
+    answer = events[-1][1]
+    assert "72,7" in answer.text and any(w.startswith("replaced") for w in answer.warnings)
+    assert fake.seeds == [None, None, 1, 2, 3]
+    first, tighter = (m[-1]["content"] for m in fake.prompts[:2])
+    assert len(tighter) < len(first)  # the second reading shows shorter excerpts of the same passages
+
+
+def test_figure_from_the_clause_asked_about_is_not_resampled(settings, retriever):
+    fake = ScriptedLLMForPlumbing(["Năm 2024 tuổi thọ trung bình tăng lên 72,7 tuổi [1]."])
+    events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(TUOI_THO_Q))
+    assert not [e for e in events if e[0] == "verify"] and len(fake.prompts) == 1
+    assert "72,7" in events[-1][1].text
+
+
+@pytest.mark.parametrize("answer, question, passage, expected", [
+    ("Vào năm 2023 [1].", "Nâng cấp vào thời điểm nào?", "được nâng cấp vào tháng 12/2023;", "Vào tháng 12/2023 [1]."),
+    ("Khởi công 2025 [1].", "Khởi công ngày nào?", "khởi công ngày 19/8/2025.", "Khởi công 19/8/2025 [1]."),
+    ("Năm 2023 [1].", "Doanh thu bao nhiêu?", "tháng 12/2023 đạt 5 tỷ.", "Năm 2023 [1]."),  # not asked when
+    ("Năm 2023 [1].", "Khi nào?", "tháng 12/2023; cả năm 2023 tăng.", "Năm 2023 [1]."),  # the year alone is said too
+    ("Năm 2023 [1].", "Khi nào?", "tháng 3/2023 và tháng 12/2023.", "Năm 2023 [1]."),  # which date: unknown
+    ("Tháng 12/2023 [1].", "Khi nào?", "tháng 12/2023.", "Tháng 12/2023 [1]."),  # already whole
+])
+def test_year_alone_gets_the_passages_date_when_asked_when(answer, question, passage, expected):
+    from rag.grounding import restore_dates
+    from rag.types import Chunk
+    text, notes = restore_dates(answer, question, [Chunk(doc="a", text=passage)])
+    assert text == expected and bool(notes) == (text != answer)

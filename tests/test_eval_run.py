@@ -218,7 +218,7 @@ def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp
         id = "counting-llm-for-plumbing"
         calls = 0
 
-        def stream(self, messages, max_tokens=256, temperature=0.0, stop=None):
+        def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
             self.calls += 1
             yield from ["Đạt ", f"{self.calls}"]
 
@@ -228,4 +228,7 @@ def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp
     again = CachedLLM(inner, path)  # a later run reads the file back
     assert "".join(again.stream(ask)) == "Đạt 1" and inner.calls == 1 and again.hits == 1
     assert "".join(again.stream([{"role": "user", "content": "Chi ngân sách?"}])) == "Đạt 2"
-    assert "".join(again.stream(ask, temperature=0.7)) == "Đạt 3"  # sampling is never replayed
+    assert "".join(again.stream(ask, temperature=0.7)) == "Đạt 3"  # sampling is never replayed…
+    assert "".join(again.stream(ask, temperature=0.7, seed=1)) == "Đạt 4"
+    assert "".join(again.stream(ask, temperature=0.7, seed=1)) == "Đạt 4"  # …unless its seed fixes it
+    assert "".join(again.stream(ask, temperature=0.7, seed=2)) == "Đạt 5"
