@@ -18,8 +18,8 @@ from .accents import AccentRestorer
 from .config import Settings
 from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
                         excerpt, figure_clauses, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
-                        numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing, strip_citations,
-                        supporting_span, topic_coverage, wrong_unit, year_conflict)
+                        numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing,
+                        strip_citations, supporting_span, topic_coverage, wrong_unit, year_conflict)
 from .questions import question_parts
 from .retrieve import Retriever
 from .text import has_diacritics

@@ -1,6 +1,7 @@
 """What a question asks for, read from its wording: how many parts it has.
 
-A small model asked "bao nhiêu X và bao nhiêu Y?" often answers X alone; naming the parts helps.
+A small model asked "bao nhiêu X và bao nhiêu Y?" often answers X alone; asked part by part, it answers both
+(rag/assistant.py). Naming the parts in one prompt did not help: the model echoed them.
 
 Example: ``question_parts("Giảm bao nhiêu ha, trong đó do cháy rừng bao nhiêu?")``
 -> ``["Giảm bao nhiêu ha", "trong đó do cháy rừng bao nhiêu?"]``
