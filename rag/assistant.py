@@ -163,8 +163,9 @@ class Assistant:
             n=i, title=_short(h.chunk.title, 70), date=h.chunk.date or "không rõ ngày",
             section=_short(h.chunk.heading_path[-1] if h.chunk.heading_path else "—", 50),
             text=excerpt(h.chunk.text, question, chars)) for i, h in enumerate(hits, 1))
-        request = (self.prompts.parts.format(question=question, part=part) if part
-                   else self.prompts.question.format(question=question))
+        request = self.prompts.question.format(question=question)
+        if part:
+            request += "\n" + self.prompts.parts.format(part=part)
         return [{"role": "system", "content": self.prompts.system},
                 {"role": "user", "content": self.prompts.answer.format(passages=passages, question=question,
                                                                       request=request)}]
