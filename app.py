@@ -30,6 +30,7 @@ log = logging.getLogger("app")
 STREAM_INTERVAL_S = 0.25  # at most ~4 UI updates a second while tokens stream: the LLM needs the CPU
 MAX_QUESTION_CHARS = 2000
 TOP_K_MAX = 10
+UNCITED_SHOWN = 5  # retrieved passages listed (collapsed) under the cited ones
 LLM_GROUP = "llm"  # one question at a time (chat and API share the single LLM)
 INDEX_GROUP = "index"
 
@@ -100,10 +101,10 @@ def _hit_dict(h) -> dict:
 
 def turn_from_answer(tid: int, question: str, answer) -> dict:
     """A finished chat turn as plain JSON-able data (kept in the session state)."""
-    cited = {c.n for c in answer.citations}
+    cited = {(c.doc, c.text) for c in answer.citations}  # a citation carries its whole chunk's text
     return {"id": tid, "question": question, "kind": "abstain" if answer.abstained else "answer",
             "text": answer.text, "citations": [c.to_dict() for c in answer.citations],
-            "uncited": [_hit_dict(h) for i, h in enumerate(answer.retrieved, 1) if i not in cited],
+            "uncited": [_hit_dict(h) for h in answer.retrieved[:UNCITED_SHOWN] if (h.doc, h.chunk.text) not in cited],
             "timings": dict(answer.timings)}
 
 
@@ -492,10 +493,9 @@ def main() -> int:
         print(f"No index in {settings.index_dir}: run `python -m rag index` first (or use `make run`, which "
               f"builds it).", file=sys.stderr)
         return 1
-    from rag.assistant import Assistant
-
     print(f"Loading the index from {settings.index_dir} and the embedder '{settings.embedder}'...", flush=True)
     try:
+        from rag.assistant import Assistant  # reads the corpus vocabulary: a missing file is one line below
         assistant = Assistant(settings)
         print(f"Loading the language model '{settings.llm_model}'...", flush=True)
         _ = assistant.llm

@@ -93,8 +93,8 @@ def bench_llm(settings, runs: int) -> dict:
     load_s = time.perf_counter() - t0
     raw = getattr(llm, "_llm", None)
     count = (lambda text: len(raw.tokenize(text.encode(), add_bos=False))) if raw else (lambda text: len(text.split()))
-    hits = assistant.retriever.search(FIXED_QUESTION, k=settings.top_k)
-    messages = assistant.build_messages(FIXED_QUESTION, hits)
+    prep = assistant.prepare(FIXED_QUESTION)  # the same evidence and question ask_stream sends
+    messages = assistant.build_messages(prep.standalone, prep.shown())
     prompt_tokens = count(messages[0]["content"] + messages[1]["content"])
     pipeline, direct = [], []
     for _ in range(runs):

@@ -251,6 +251,21 @@ def missing_must(answer_text: str, must_include: Iterable[str]) -> list[str]:
     return [m for m in must_include if not contains_must(answer_text or "", m)]
 
 
+def facts_in_units(unit_texts: Sequence[str], must_include: Sequence[str]) -> bool:
+    """Every must_include fact occurs whole within one of the units (units are not joined: a fact split across
+    two units, or assembled from the end of one and the start of the next, does not count)."""
+    return all(any(contains_must(t, m) for t in unit_texts) for m in must_include)
+
+
+# Interrogatives, accent-folded; a question holding two of them asks two things ("bao nhiêu … và tăng hay giảm").
+_ASKS = re.compile(r"\b(?:bao nhieu|the nao|ra sao|tang hay giam|hay khong|khi nao|nao|gi|ai)\b")
+
+
+def asks_two_things(question: str) -> bool:
+    """The evaluation's own reading (independent of rag/) of whether a question asks for two things."""
+    return len(_ASKS.findall(strip_diacritics(question))) >= 2
+
+
 def answer_correct(answer_text: str, must_include: Sequence[str]) -> bool:
     """All must_include strings are present (an empty list is vacuously satisfied)."""
     return not missing_must(answer_text, must_include)

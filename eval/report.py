@@ -14,8 +14,8 @@ import math
 from typing import Any, Callable, Iterable, Sequence
 
 from eval.dataset import gold_quotes, is_answerable
-from eval.metrics import (answer_correct, citation_hit, first_hit_rank, hit_flags, is_refusal,
-                          missing_must, mrr_at_k, recall_at_k)
+from eval.metrics import (answer_correct, asks_two_things, citation_hit, facts_in_units, first_hit_rank, hit_flags,
+                          is_refusal, missing_must, mrr_at_k, recall_at_k)
 
 RECALL_KS = (1, 3, 5, 10)
 _DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
@@ -38,6 +38,8 @@ def score_prediction(item: dict[str, Any], pred: dict[str, Any], k: int = 10) ->
     retrieved = pred.get("retrieved") or []
     flags = hit_flags(retrieved[:k], item.get("doc"), quotes) if answerable else []
     out["hit_rank"] = first_hit_rank(flags, k) if answerable else None
+    if "evidence" in pred:
+        out.update(_score_evidence(item, pred["evidence"] or [], pred.get("units")))
     if pred.get("answer") is None:  # retrieval-only run (a failed ask() records answer "" + error)
         out.update(correct=None, refused=None, citation_hit=None, missing=None)
         return out
@@ -52,6 +54,22 @@ def score_prediction(item: dict[str, Any], pred: dict[str, Any], k: int = 10) ->
     else:
         out.update(correct=None, citation_hit=None, missing=None)
     return out
+
+
+def _score_evidence(item: dict[str, Any], evidence: list[dict], units: list[dict] | None) -> dict[str, Any]:
+    """evidence_hit: the passages shown hold every must_include fact; unit_hit: the units together do;
+    first_unit_hit: the first unit alone does
+    (the first two for a question asking two things), the units being the sentences the passages were built
+    around, best first, when the prediction lists them, else the passages; evidence_chars: the passages' length."""
+    texts = [u.get("text") or "" for u in evidence]
+    firsts = [u.get("text") or "" for u in units] if units is not None else texts
+    must = item.get("must_include") or []
+    scored = is_answerable(item) and bool(must)
+    first = 2 if asks_two_things(item["question"]) else 1
+    return {"evidence_hit": facts_in_units(texts, must) if scored else None,
+            "unit_hit": facts_in_units(firsts, must) if scored else None,
+            "first_unit_hit": facts_in_units(firsts[:first], must) if scored else None,
+            "evidence_chars": sum(len(t) for t in texts)}
 
 
 def _mean(values: Iterable[bool | None]) -> float | None:
@@ -83,6 +101,15 @@ def _summarize(rows: list[tuple[dict, dict]], k: int) -> dict[str, Any]:
     out["false_refusal_rate"] = _mean(p["refused"] for _, p in ans)
     out["citation_hit_rate"] = _mean(p["citation_hit"] for _, p in ans)
     out["refusal_rate"] = _mean(p["refused"] for _, p in unans)
+    if any("evidence_hit" in p for _, p in rows):
+        out["evidence_recall"] = _mean(p.get("evidence_hit") for _, p in ans)
+        out["unit_recall"] = _mean(p.get("unit_hit") for _, p in ans)
+        out["first_unit_recall"] = _mean(p.get("first_unit_hit") for _, p in ans)
+        for key in ("evidence_chars", "evidence_tokens"):
+            vals = [p.get(key) for _, p in rows if p.get(key) is not None and p.get("evidence")]
+            out[f"{key}_mean"] = sum(vals) / len(vals) if vals else None
+            out[f"{key}_p90"] = percentile(vals, 90)
+        out["abstained_before_generation"] = _mean(p.get("abstained") for _, p in ans)
     return out
 
 
@@ -131,6 +158,7 @@ def build_report(items: list[dict[str, Any]], predictions: list[dict[str, Any]],
                    _group(rows, lambda it: it.get("doc") or "(no gold doc)").items()},
         "by_diacritics": {g: _summarize(r, k) for g, r in
                           _group(rows, lambda it: "accentless" if it["no_diacritics"] else "accented").items()},
+        "by_style": {g: _summarize(r, k) for g, r in _group(rows, lambda it: it.get("style") or "(none)").items()},
         "latency": {
             "p50_s": percentile([p.get("latency_s") for p in preds], 50),
             "p90_s": percentile([p.get("latency_s") for p in preds], 90),
@@ -170,6 +198,10 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:.0f}"
+
+
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
@@ -185,6 +217,15 @@ def _metric_rows(report: dict) -> list[tuple[str, str, Callable[[Any], str]]]:
     k = report["k"]
     rows = [(f"recall@{x}", f"Recall@{x} (answerable)", _pct) for x in recall_ks(k)]
     rows.append((f"mrr@{k}", f"MRR@{k} (answerable)", _fmt))
+    if "evidence_recall" in report["overall"]:
+        rows += [("evidence_recall", "Evidence recall (answerable)", _pct),
+                 ("unit_recall", "Unit recall (answerable)", _pct),
+                 ("first_unit_recall", "First-unit recall (answerable)", _pct),
+                 ("evidence_chars_mean", "Evidence chars mean (shown)", _num),
+                 ("evidence_chars_p90", "Evidence chars p90 (shown)", _num),
+                 ("evidence_tokens_mean", "Evidence tokens mean (shown)", _num),
+                 ("evidence_tokens_p90", "Evidence tokens p90 (shown)", _num),
+                 ("abstained_before_generation", "Abstained before generation (answerable)", _pct)]
     if report["has_answers"]:
         rows += [("answer_accuracy", "Answer accuracy (answerable)", _pct),
                  ("false_refusal_rate", "False-refusal rate (answerable)", _pct),
@@ -212,7 +253,9 @@ def _single_run(name: str, report: dict) -> list[str]:
     out += [_table(["Metric", "Value"], [[label, f(o[key])] for key, label, f in _metric_rows(report)]
                    + [["Latency p50 (s)", _fmt(lat["p50_s"])], ["Latency p90 (s)", _fmt(lat["p90_s"])],
                       ["Time to first token p50 (s)", _fmt(lat["ttft_p50_s"])]]), ""]
-    for name_ in ("difficulty", "type", "doc", "diacritics"):
+    for name_ in ("style", "difficulty", "type", "doc", "diacritics"):
+        if name_ == "style" and list(report["by_style"]) == ["(none)"]:
+            continue  # a dataset without a style field
         out += [f"### By {name_}", "", _breakdown(report, name_), ""]
     out += _misses(report)
     return out

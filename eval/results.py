@@ -2,8 +2,9 @@
 
     python -m eval.results [--out-dir eval/out] [--results eval/RESULTS.md]
 
-Reads: ret/report.json (retrieval-only, dense/lexical/hybrid), every other */report.json (full runs: one row
-each, e.g. dev-1.5b and dev-0.5b), bench.json (eval.bench). Missing inputs are listed as not run.
+Reads: ret/ and ret-dev2/report.json (retrieval-only, dense/lexical/hybrid), ev-dev/ and ev-dev2/report.json
+(evidence-only), every assistant */report.json (full runs: one row each, e.g. dev-1.5b and dev2-1.5b, dev2 broken
+down by style), bench.json (eval.bench). Missing inputs are listed as not run.
 """
 from __future__ import annotations
 
@@ -31,52 +32,104 @@ def _commit() -> str:
         return "unknown"
 
 
-def render(out_dir: Path) -> str:
-    lines = ["# Results", "",
-             f"Generated {time.strftime('%Y-%m-%d %H:%M')} at commit `{_commit()}` by `python -m eval.results` "
-             f"on a {os.cpu_count()}-core machine (no GPU). Dataset: `eval/datasets/dev.jsonl` "
-             "(98 questions: 90 answerable, 8 unanswerable). Regenerate all with `make results`.", ""]
-    ret = _load(out_dir / "ret" / "report.json")
-    lines += ["## Retrieval (hit = a chunk from the gold report holding the gold quote)", ""]
-    if ret:
-        runs = ret["runs"]
-        names = list(runs)
-        lines += ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        for key in ("recall@1", "recall@3", "recall@5", "recall@10"):
-            lines.append(f"| {key} | " + " | ".join(_pct(runs[n]["overall"][key]) for n in names) + " |")
-        lines.append("| MRR@10 | " + " | ".join(f"{runs[n]['overall']['mrr@10']:.3f}" for n in names) + " |")
-        for group in ("accented", "accentless"):
-            vals = []
-            for n in names:
-                g = runs[n].get("by_diacritics", {}).get(group, {})
-                vals.append(_pct(g.get("recall@5")))
-            lines.append(f"| recall@5, {group} questions | " + " | ".join(vals) + " |")
-        lines.append("| latency p50 | " + " | ".join(f"{1000 * runs[n]['latency']['p50_s']:.0f} ms"
-                                                  if runs[n].get("latency", {}).get("p50_s") is not None else "–"
-                                                  for n in names) + " |")
-        lines += ["", "Baseline from DEVELOPERS.md (1000/200 splitter, e5-small, FAISS top-4): recall@5 0.47, "
-                  "BM25 0.66, naive fusion 0.67; accentless under 0.3.", ""]
-    else:
-        lines += ["Not run: `python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/ret "
-                  "--retrieval-only --retrievers dense,lexical,hybrid`.", ""]
-    lines += ["## Answers (full pipeline)", ""]
-    rows = []
+DATASETS = ("dev", "dev2")  # tuned on dev.jsonl, validated on dev2.jsonl: every table shows both
+_LLM_RUNS = {"1.5b": "qwen2.5-coder-1.5b", "0.5b": "qwen2.5-coder-0.5b"}
+
+
+def _row(label: str, values: list[str]) -> str:
+    return f"| {label} | " + " | ".join(values) + " |"
+
+
+def _retrieval(out_dir: Path) -> list[str]:
+    reps = {d: _load(out_dir / ("ret" if d == "dev" else f"ret-{d}") / "report.json") for d in DATASETS}
+    lines = ["## Retrieval (hit = a chunk from the gold report holding the gold quote)", ""]
+    if not all(reps.values()):
+        return lines + ["Not run: `make results`.", ""]
+    names = list(reps["dev"]["runs"])
+    cols = [f"{n} {d}" for n in names for d in DATASETS]
+    lines += [_row("metric", cols), "|---|" + "---|" * len(cols)]
+    def cell(d, n, key, group=None):
+        run = reps[d]["runs"][n]
+        o = run.get("by_diacritics", {}).get(group, {}) if group else run["overall"]
+        v = o.get(key)
+        return "–" if v is None else (f"{v:.3f}" if key.startswith("mrr") else _pct(v))
+    for key in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10"):
+        lines.append(_row(key, [cell(d, n, key) for n in names for d in DATASETS]))
+    for group in ("accented", "accentless"):
+        lines.append(_row(f"recall@5, {group}", [cell(d, n, "recall@5", group) for n in names for d in DATASETS]))
+    lines += ["", "Baseline from DEVELOPERS.md (1000/200 splitter, e5-small, FAISS top-4): recall@5 0.47 on dev.", ""]
+    return lines
+
+
+def _evidence(out_dir: Path) -> list[str]:
+    reps = {d: _load(out_dir / f"ev-{d}" / "report.json") for d in DATASETS}
+    lines = ["## Evidence shown to the model (`--evidence-only`: everything before generation, no LLM)", ""]
+    if not all(reps.values()):
+        return lines + ["Not run: `make results`.", ""]
+    keys = [("evidence_recall", "evidence recall (passages shown)", _pct),
+            ("unit_recall", "unit recall (the 5 evidence units)", _pct),
+            ("first_unit_recall", "first-unit recall", _pct),
+            ("recall@5", "recall@5 (chunks)", _pct), ("evidence_chars_mean", "chars, mean", _int),
+            ("evidence_chars_p90", "chars, p90", _int), ("evidence_tokens_mean", "LLM tokens, mean", _int),
+            ("evidence_tokens_p90", "LLM tokens, p90", _int),
+            ("abstained_before_generation", "answerable refused before generation", _pct)]
+    lines += [_row("metric", list(DATASETS)), "|---|" + "---|" * len(DATASETS)]
+    for key, label, f in keys:
+        lines.append(_row(label, [f(reps[d]["runs"]["evidence"]["overall"].get(key)) for d in DATASETS]))
+    lines += ["", *_by_style(reps["dev2"]["runs"]["evidence"], [("evidence_recall", "evidence recall"),
+                                                                ("unit_recall", "unit recall"),
+                                                                ("first_unit_recall", "first-unit recall")]), ""]
+    return lines
+
+
+def _by_style(run: dict, keys: list[tuple[str, str]], title: str = "dev2 by style:") -> list[str]:
+    styles = run.get("by_style", {})
+    lines = [title, "", _row("style", ["n"] + [label for _, label in keys]),
+             "|---|" + "---|" * (len(keys) + 1)]
+    for style, o in styles.items():
+        lines.append(_row(style, [str(o["n"])] + [_pct(o.get(k)) for k, _ in keys]))
+    return lines
+
+
+def _answers(out_dir: Path) -> list[str]:
+    lines = ["## Answers (full pipeline)", ""]
+    rows, dev2_runs = [], []
     for path in sorted(out_dir.glob("*/report.json")):
         rep = _load(path)
-        if rep["meta"].get("mode") == "retrieval-only" or rep["meta"].get("llm_cache"):
+        if rep["meta"].get("mode") != "assistant" or rep["meta"].get("llm_cache"):
             continue  # replayed generations (--llm-cache) have meaningless latency: not a result
         run = next(iter(rep["runs"].values()))
         o, lat = run["overall"], run.get("latency", {})
         model = rep["meta"].get("models", {}).get("llm") or rep["meta"]["settings"]["llm_model"]
-        rows.append(f"| `{path.parent.name}` | {model} | `{Path(rep['meta']['dataset']).name}` ({o['n']}) | "
+        dataset = Path(rep["meta"]["dataset"]).name
+        if dataset.startswith("dev2"):
+            dev2_runs.append((path.parent.name, run))
+        rows.append(f"| `{path.parent.name}` | {model} | `{dataset}` ({o['n']}) | "
                     f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o['refusal_rate'])} | "
-                    f"{_pct(o['false_refusal_rate'])} | {_pct(o['citation_hit_rate'])} | {_pct(o['recall@5'])} | "
-                    f"{lat.get('p50_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s |")
+                    f"{_pct(o['false_refusal_rate'])} | {_pct(o['citation_hit_rate'])} | "
+                    f"{_pct(o.get('evidence_recall'))} | {lat.get('p50_s') or float('nan'):.1f} s | "
+                    f"{lat.get('p90_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s |")
     lines += ["| run | LLM | questions | date (UTC) | answer accuracy | refusal (unanswerable) | false refusal | "
-              "citation hit | gold passage in prompt | latency p50 | first token p50 |",
-              "|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run | | | | | | | | | | |"]),
-              "", "Baseline: about 2 answers in 10 correct, no refusal on unanswerable questions. Targets: accuracy "
-              "≥ 75%, refusal ≥ 85%, false refusal ≤ 10%, citation hit ≥ 85%.", ""]
+              "citation hit | evidence recall | latency p50 | latency p90 | first token p50 |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run |" + " |" * 11]), ""]
+    keys = [("answer_accuracy", "accuracy"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false refusal"),
+            ("citation_hit_rate", "citation hit"), ("evidence_recall", "evidence recall")]
+    for name, run in dev2_runs:
+        lines += [*_by_style(run, keys, f"`{name}` by style:"), ""]
+    return lines
+
+
+def _int(x) -> str:
+    return "–" if x is None else f"{x:.0f}"
+
+
+def render(out_dir: Path) -> str:
+    lines = ["# Results", "",
+             f"Generated {time.strftime('%Y-%m-%d %H:%M')} at commit `{_commit()}` by `python -m eval.results` "
+             f"on a {os.cpu_count()}-core machine (no GPU). Datasets: `eval/datasets/dev.jsonl` (98 questions: "
+             "90 answerable, 8 unanswerable; tuned on) and `eval/datasets/dev2.jsonl` (74 questions: 64 answerable, "
+             "10 unanswerable; never tuned on). Regenerate all with `make results`.", ""]
+    lines += _retrieval(out_dir) + _evidence(out_dir) + _answers(out_dir)
     bench = _load(out_dir / "bench.json")
     lines += ["## Speed and memory (`python -m eval.bench`)", ""]
     if bench:

@@ -7,6 +7,7 @@ Usage::
     python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev
     python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/ret --retrieval-only \\
         --retrievers dense,lexical,hybrid
+    python -m eval.run --dataset eval/datasets/dev2.jsonl --out eval/out/ev-dev2 --evidence-only
 
 Writes DIR/predictions.jsonl (one scored line per question, and per retriever when comparing),
 DIR/report.json and DIR/report.md. ``rag`` is imported lazily so the metrics need no models.
@@ -94,11 +95,38 @@ def predict_with_assistant(items: list[dict], assistant: Any, k: int = 10) -> It
             "answer": _get(answer, "text", "") or "", "abstained": bool(_get(answer, "abstained", False)),
             "citations": [citation_to_dict(c) for c in _get(answer, "citations") or []],
             "retrieved": [hit_to_dict(h) for h in (_get(answer, "retrieved") or [])[:k]],
+            "evidence": list(_get(answer, "evidence") or []), "units": list(_get(answer, "units") or []),
             "latency_s": timings.get("total_s", wall), "ttft_s": timings.get("ttft_s"),
             "retrieval_s": timings.get("retrieval_s"), "models": dict(_get(answer, "models") or {}),
             "standalone_query": _get(answer, "standalone_query", ""),
             "warnings": list(_get(answer, "warnings") or []),  # e.g. why it abstained
         }
+
+
+def predict_with_evidence(items: list[dict], assistant: Any, k: int = 10,
+                          count_tokens: Any = None) -> Iterator[dict[str, Any]]:
+    """Run everything before generation (no LLM): the evidence units exactly as the model would be shown them.
+
+    ``count_tokens(text)`` counts the LLM's tokens of the rendered evidence block (None: not counted).
+    """
+    failures = 0
+    for n, item in enumerate(_progress(items, "evidence"), 1):
+        t0 = time.perf_counter()
+        try:
+            prep = assistant.prepare(item["question"])
+        except Exception as e:  # noqa: BLE001
+            failures += 1
+            _guard(failures, n, item["id"], e)
+            yield {"id": item["id"], "question": item["question"], "answer": None, "evidence": [], "retrieved": [],
+                   "latency_s": None, "ttft_s": None, "error": f"{type(e).__name__}: {e}"}
+            continue
+        latency = time.perf_counter() - t0
+        shown = assistant.render_passages(prep.standalone, prep.shown()) if prep.passages else ""
+        yield {"id": item["id"], "question": item["question"], "answer": None, "abstained": bool(prep.gap),
+               "standalone_query": prep.standalone, "warnings": [prep.gap] if prep.gap else [],
+               "evidence": [p.to_dict() for p in prep.passages], "units": [u.to_dict() for u in prep.units],
+               "evidence_tokens": count_tokens(shown) if count_tokens and shown else None,
+               "retrieved": [hit_to_dict(h) for h in prep.hits[:k]], "latency_s": latency, "ttft_s": None}
 
 
 def predict_with_retriever(items: list[dict], retriever: Any, k: int = 10,
@@ -136,6 +164,16 @@ def _load_assistant(settings: Any, llm_cache: str | None = None) -> Any:
     return Assistant(settings, llm=CachedLLM(get_llm(settings), llm_cache))
 
 
+def _token_counter(settings: Any) -> Any:
+    """The configured GGUF's tokenizer alone (vocab_only: no weights), as a function text -> token count."""
+    from llama_cpp import Llama
+
+    from rag.models import resolve_llm_path
+    path = resolve_llm_path(settings.llm_model, settings.cache_dir, progress=False)
+    vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False))
+
+
 def _load_retriever(settings: Any) -> Any:
     from rag.retrieve import Retriever
     return Retriever.load(settings)
@@ -156,6 +194,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dataset", required=True, help="JSONL file (see eval/README.md)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--retrieval-only", action="store_true", help="evaluate retrieval only; no LLM is loaded")
+    p.add_argument("--evidence-only", action="store_true", help="run everything before generation (no LLM) and "
+                   "score the evidence units the model would be shown")
     p.add_argument("--retrievers", help="with --retrieval-only: comma list of " + ",".join(RETRIEVER_MODES)
                    + " to compare side by side")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
@@ -168,6 +208,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--k must be at least 1")
     if args.limit is not None and args.limit < 1:
         p.error("--limit must be at least 1")
+    if args.evidence_only and (args.retrieval_only or args.llm_cache):
+        p.error("--evidence-only runs no LLM: it takes neither --retrieval-only nor --llm-cache")
     if args.retrievers:
         if not args.retrieval_only:
             p.error("--retrievers needs --retrieval-only")
@@ -198,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "dataset": str(args.dataset), "n_items": len(items),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "mode": "retrieval-only" if args.retrieval_only else "assistant",
+        "mode": "retrieval-only" if args.retrieval_only else "evidence-only" if args.evidence_only else "assistant",
         "k": args.k, "llm_override": args.llm, **machine_meta(), "settings": _settings_summary(settings),
     }
     t0 = time.perf_counter()
@@ -206,6 +248,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         system = _load_retriever(settings)
         embedder = getattr(getattr(system, "embedder", None), "id", None)  # the id actually loaded
         models = {"embedder": embedder or getattr(settings, "embedder", "?")}
+    elif args.evidence_only:
+        system = _load_assistant(settings)
+        count_tokens = _token_counter(settings)
+        getattr(system, "restorer", None)  # built once here (~3 s), not inside the first question's latency
+        embedder = getattr(getattr(getattr(system, "retriever", None), "embedder", None), "id", None)
+        models = {"embedder": embedder or _get(settings, "embedder", "?"), "tokenizer": _get(settings, "llm_model")}
     else:
         system = _load_assistant(settings, args.llm_cache)
         meta["llm_cache"] = args.llm_cache
@@ -219,6 +267,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.retrieval_only:
                 stream = predict_with_retriever(items, system, args.k, mode)
                 name = mode or "retriever"
+            elif args.evidence_only:
+                stream = predict_with_evidence(items, system, args.k, count_tokens)
+                name = "evidence"
             else:
                 stream = predict_with_assistant(items, system, args.k)
                 name = "assistant"
@@ -252,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, report in doc["runs"].items():
         o = report["overall"]
         parts = [f"R@5={o.get('recall@5')}", f"MRR@{report['k']}={o.get('mrr@' + str(report['k']))}"]
+        if "evidence_recall" in o:
+            parts += [f"evidence_recall={o['evidence_recall']}", f"first_unit_recall={o['first_unit_recall']}",
+                      f"chars_mean={o['evidence_chars_mean']}", f"tokens_mean={o['evidence_tokens_mean']}"]
         if report["has_answers"]:
             parts += [f"accuracy={o['answer_accuracy']}", f"refusal(unanswerable)={o['refusal_rate']}"]
         print(f"{name}: " + ", ".join(_short(p) for p in parts), file=sys.stderr)

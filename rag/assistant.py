@@ -16,8 +16,9 @@ from pathlib import Path
 
 from .accents import AccentRestorer
 from .config import Settings
+from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, select_evidence, strip_span
 from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
-                        excerpt, figure_clauses, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
+                        excerpt, excerpt_span, figure_clauses, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
                         numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing,
                         strip_citations, supporting_span, topic_coverage, wrong_unit, year_conflict)
 from .questions import question_parts
@@ -33,6 +34,36 @@ MIN_ANSWER_COVERAGE = 0.15  # the passages an answer cites must cover this much 
 MIN_FOCUS = 0.15
 FOCUS_PASSAGE_CHARS = 200  # the first second reading: excerpts cut to about the one best-matching clause
 SAMPLE_TEMPERATURE = 0.8
+
+
+@dataclass
+class Prepared:
+    """What happens before generation: the question as understood, the retrieved chunks, and either the reason to
+    abstain (``gap``) or the evidence: the passages the model is shown ([n], an excerpt of the n-th chunk) and
+    the evidence units (sentences and clauses that answer, best first, over more chunks: rag/evidence.py)."""
+    standalone: str
+    hits: list[Hit]
+    units: list[EvidenceUnit]  # unit.n: the passage showing its chunk, 0 when none does
+    gap: str = ""
+    passages: list[EvidenceUnit] = dataclasses.field(default_factory=list)  # the excerpt shown as [n]
+
+    def shown(self) -> list[Hit]:
+        """The chunks of the passages [1], [2]…: the prompt shows their excerpts (``passages``)."""
+        return [Hit(p.chunk, p.score) for p in self.passages]
+
+    def attach(self, answer: Answer) -> Answer:
+        """The answer with the retrieved chunks, the evidence, and citations that point at the sentence supporting
+        the answer in its whole chunk (the sources panel shows the chunk and highlights the span)."""
+        cites = []
+        for c in answer.citations:
+            if 0 < c.n <= len(self.passages):
+                p = self.passages[c.n - 1]
+                group = [u for u in self.units if u.n == c.n]
+                c = dataclasses.replace(c, text=p.chunk.text, span=_span_in_chunk(p, group, answer.text))
+            cites.append(c)
+        return dataclasses.replace(answer, retrieved=self.hits, citations=cites,
+                                   evidence=[p.to_dict() for p in self.passages],
+                                   units=[u.to_dict() for u in self.units])
 
 
 @dataclass
@@ -68,6 +99,8 @@ class Assistant:
             from .llm import get_llm
             self._llm = get_llm(self.settings)
         return self._llm
+
+    evidence_policy: EvidencePolicy = DEFAULT_POLICY
 
     def reload_index(self) -> None:
         """Pick up a re-built index (after an upload or removal)."""
@@ -152,17 +185,24 @@ class Assistant:
                     return ""
         return problem
 
+    def render_passages(self, question: str, hits: list[Hit], passage_chars: int | None = None) -> str:
+        """The numbered passages block: each passage under a short header naming its report (title, date) and
+        section, its text cut to the part that best matches the question (``passage_chars``, by default
+        ``window_chars``: prompt processing dominates on a CPU)."""
+        passage_chars = passage_chars or self.window_chars(question)
+        out = []
+        for i, h in enumerate(hits, 1):
+            c = h.chunk
+            out.append(self.prompts.passage.format(
+                n=i, title=_short(c.title, 70), date=c.date or "không rõ ngày",
+                section=_short(c.heading_path[-1] if c.heading_path else "—", 50),
+                text=excerpt(c.text, question, passage_chars)))
+        return "\n\n".join(out)
+
     def build_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
                        ) -> list[dict]:
         """The chat messages asking ``question`` over ``hits``; ``part`` narrows the request to one of its parts."""
-        # short headers: prompt processing dominates time to first token on a CPU
-        chars = passage_chars or self.settings.passage_chars
-        if asks_for_list(question):  # several items or reasons run over more of a passage than one figure
-            chars = chars * 3 // 2
-        passages = "\n\n".join(self.prompts.passage.format(
-            n=i, title=_short(h.chunk.title, 70), date=h.chunk.date or "không rõ ngày",
-            section=_short(h.chunk.heading_path[-1] if h.chunk.heading_path else "—", 50),
-            text=excerpt(h.chunk.text, question, chars)) for i, h in enumerate(hits, 1))
+        passages = self.render_passages(question, hits, passage_chars)
         request = self.prompts.question.format(question=question)
         if part:
             request += "\n" + self.prompts.parts.format(part=part)
@@ -179,7 +219,9 @@ class Assistant:
         return answer
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("retrieved", hits), ("token", text)…, then ("done", Answer) with the checked answer.
+        """Yields ("retrieved", the hits the model reads), ("evidence", units), ("token", text)…, then ("done", Answer)
+        with the checked answer. Citations [n] refer to the passages shown (``Answer.evidence``); ``Answer.units``
+        are the sentences that answer, best first.
 
         A ("retry", n) event means the text streamed so far was rejected and passage n is being asked alone:
         a display should clear what it streamed.
@@ -187,42 +229,65 @@ class Assistant:
         t0 = time.perf_counter()
         question = question.strip()
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
-        standalone = self.condense(question, history)
-        hits = self.retriever.search(standalone, k=self.settings.top_k)  # the folded field handles "no marks"
-        hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
-        standalone = self.restore_accents(standalone)  # but the LLM reads Vietnamese better with them
-        t_ret = time.perf_counter()
-        yield "retrieved", hits
-        timings = {"retrieval_s": t_ret - t0}
-        gap = self.evidence_gap(standalone, hits)
-        if gap:
+        prep = self.prepare(question, history)
+        standalone, hits = prep.standalone, prep.hits
+        yield "retrieved", hits[:self.settings.top_k]  # the passages the model reads
+        timings = {"retrieval_s": time.perf_counter() - t0}
+        if prep.gap:
             timings["total_s"] = time.perf_counter() - t0
-            yield "done", Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
-                                 [f"abstained before generation: {gap}"])
+            yield "done", prep.attach(Answer(question, self.prompts.refusal, True, [], hits, timings, models,
+                                             standalone, [f"abstained before generation: {prep.gap}"]))
             return
-        text = yield from self._generate(standalone, hits, t0, timings)
+        yield "evidence", prep.units
+        shown = prep.shown()  # the passages' chunks: the model reads their excerpts, the checks compare with them
+        text = yield from self._generate(standalone, shown, t0, timings)
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
-        answer = self.finalize(question, standalone, text, hits, timings, models)
-        if answer.abstained and _rejected(answer) and hits:
+        answer = self.finalize(question, standalone, text, shown, timings, models)
+        if answer.abstained and _rejected(answer) and shown:
             # A small model answers from one passage far better than from three (it mixes up their figures
             # and headings): before refusing, ask once more over the best passage alone. Only the best one:
             # every extra try is one more chance for an unanswerable question to slip through the checks.
             yield "retry", 1
-            text = yield from self._generate(standalone, hits[:1], t0, timings)
-            alone = self.finalize(question, standalone, text, hits[:1], timings, models)
+            text = yield from self._generate(standalone, shown[:1], t0, timings)
+            alone = self.finalize(question, standalone, text, shown[:1], timings, models)
             if not alone.abstained:
-                answer = dataclasses.replace(alone, retrieved=hits,
-                                             warnings=answer.warnings + ["answered again from passage [1] alone"]
+                answer = dataclasses.replace(alone, warnings=answer.warnings + ["answered again from passage [1] alone"]
                                              + alone.warnings)
         if not answer.abstained:
-            answer = yield from self._refocus(question, standalone, answer, hits, t0, timings, models)
+            answer = yield from self._refocus(question, standalone, answer, shown, t0, timings, models)
         timings["total_s"] = time.perf_counter() - t0
-        yield "done", answer
+        yield "done", prep.attach(answer)
 
-    def focus(self, question: str, answer: Answer, hits: list[Hit]) -> float | None:
+    def prepare(self, question: str, history: list[tuple[str, str]] | None = None) -> "Prepared":
+        """Everything before generation: the standalone question, retrieval, the abstention check, the passages the
+        model will be shown and the evidence units that answer (``python -m eval.run --evidence-only`` measures
+        exactly this)."""
+        standalone = self.condense(question.strip(), history)
+        hits = self.retriever.search(standalone, k=max(self.settings.top_k, self.evidence_policy.chunks))
+        hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
+        standalone = self.restore_accents(standalone)  # the LLM and the evidence's level words read it better
+        shown = hits[:self.settings.top_k]
+        gap = self.evidence_gap(standalone, shown)
+        if gap:
+            return Prepared(standalone, hits, [], gap)
+        units = select_evidence(standalone, hits, self.retriever, self.evidence_policy)
+        chars = self.window_chars(standalone)
+        windows = [EvidenceUnit(n, h.chunk, *strip_span(h.chunk.text, *excerpt_span(h.chunk.text, standalone, chars)),
+                                h.score, self.retriever.doc_level.get(h.doc, "")) for n, h in enumerate(shown, 1)]
+        passage_of = {h.chunk.chunk_id: n for n, h in enumerate(shown, 1)}
+        for u in units:
+            u.n = passage_of.get(u.chunk.chunk_id, 0)
+        return Prepared(standalone, hits, units, gap, windows)
+
+    def window_chars(self, question: str) -> int:
+        """How much of each passage the prompt shows: several items or reasons run over more than one figure."""
+        chars = self.evidence_policy.window_chars
+        return chars * 3 // 2 if asks_for_list(question) else chars
+
+    def focus(self, question: str, answer: Answer, shown: list[Hit]) -> float | None:
         """Share of the question held by the best cited clause stating the answer's figures (None: no figure)."""
-        cited = [hits[c.n - 1].chunk for c in answer.citations if 0 < c.n <= len(hits)]
+        cited = [shown[c.n - 1].chunk for c in answer.citations if 0 < c.n <= len(shown)]
         clauses = figure_clauses(answer.text, question, cited)
         if not clauses:
             return None
@@ -327,6 +392,15 @@ class Assistant:
         if check.auto_cited:
             text = text.rstrip() + " " + "".join(f"[{n}]" for n in check.auto_cited)
         return Answer(question, text, False, citations, hits, timings, models, standalone, warnings)
+
+
+def _span_in_chunk(window: EvidenceUnit, group: list[EvidenceUnit], answer: str) -> tuple[int, int]:
+    """Where in its chunk the passage states the answer: the supporting sentence of the first of its evidence
+    units that has one, else of the excerpt shown, else the excerpt's whole span."""
+    for u in [*group, window]:
+        if found := supporting_span(u.text, answer):
+            return u.start + found[0], u.start + found[1]
+    return window.start, window.end
 
 
 def _rejected(answer: Answer) -> bool:

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from .config import Settings
+from .config import Settings, VocabularyError
 
 
 def _settings(args) -> Settings:
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from .store import IndexError_
     try:
         return args.func(args)
-    except (ModelError, IndexError_) as e:
+    except (ModelError, IndexError_, VocabularyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -17,6 +17,12 @@ for _var, _val in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATAS
     os.environ[_var] = _val
 
 
+class VocabularyError(RuntimeError):
+    """The corpus vocabulary file (rag/vocabulary.py) is missing or malformed; the message names the file.
+
+    Defined here, where nothing else is imported, so entry points can catch it around the imports that load it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     # Models: a registry name (see rag/models.py), a local GGUF path, or a sentence-transformers dir/id.
@@ -43,7 +49,6 @@ class Settings:
     chunk_overlap: int = 120
     # Retrieval
     top_k: int = 3  # passages shown to the LLM (each one costs ~5 s of prompt processing on 2 cores)
-    passage_chars: int = 400  # each passage is cut to its best-matching sentences (prompt speed, focus)
     candidates: int = 40  # per retriever, before fusion
     rerank_depth: int = 3  # the first hits reordered by best sentence (rag/rerank.py); 0 turns it off
     rrf_k: int = 10  # small k: the first ranks of each retriever dominate (measured, eval/RESULTS.md)

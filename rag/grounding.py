@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .retrieve import ABBREVIATIONS
-from .text import (GENERIC_WORDS, SENTENCE, canonical_tones, fold, normalize_number, numbers_in, split_source_phrase,
-                   tokenize)
+from .text import (GENERIC_WORDS, PLACES_FOLDED, SENTENCE, canonical_tones, fold, normalize_number, numbers_in,
+                   split_source_phrase, tokenize)
 from .types import Chunk
+from .vocabulary import VOCABULARY
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _REFUSAL_HINTS = ("khong tim thay", "khong co thong tin", "khong de cap", "khong neu", "khong duoc neu",
@@ -450,9 +450,9 @@ def key_terms(question: str) -> list[str]:
     body = re.sub(r"^\W*\w+", "", question)  # the first word is capitalised anyway
     for m in re.finditer(r"(?<![\w])([A-ZĐ][\w]*(?:\s+[A-ZĐ][\w]*)*)", body):
         name = m.group(1)
-        if fold(name) in ("cao bang",) or all(fold(w) in GENERIC_WORDS for w in name.split()):
+        if fold(name) in PLACES_FOLDED or all(fold(w) in GENERIC_WORDS for w in name.split()):
             continue
-        if name.isupper() and any(name in a.split("-") for a in ABBREVIATIONS):  # expanded by the retriever
+        if name.isupper() and any(name in a.split("-") for a in VOCABULARY.abbreviations):  # the retriever expands it
             continue
         if " " not in name and not name.isupper():  # a lone capitalised word is usually a common noun
             continue
@@ -504,6 +504,11 @@ def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
 _ASKS_PLAN = re.compile(r"\b(?:chi tieu|muc tieu|ke hoach|phan dau|du kien|du toan|nhiem vu|dinh huong|giao|se)\b")
 
 
+def asks_plan(question: str) -> bool:
+    """Whether a question asks for a plan, target or assignment rather than an outcome."""
+    return bool(_ASKS_PLAN.search(fold(question)))
+
+
 def predates_question(question: str, report_date: str) -> bool:
     """Whether a report dated ``report_date`` was written before the end of the year or period asked about.
 
@@ -514,7 +519,7 @@ def predates_question(question: str, report_date: str) -> bool:
     single, periods = asked_years(question)
     asked = [int(y) for y in single.union(*periods)]
     written = re.findall(r"(?:19|20)\d{2}", report_date or "")  # "12/2021", "30/11/2021", "2025"
-    if not asked or not written or _ASKS_PLAN.search(fold(question)):
+    if not asked or not written or asks_plan(question):
         return False
     return int(written[-1]) < max(asked)
 
@@ -549,10 +554,18 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
     """
     if len(passage) <= max_chars:
         return passage
+    start, end = excerpt_span(passage, question, max_chars)
+    return ("… " if start > 0 else "") + passage[start:end].strip() + (" …" if end < len(passage) else "")
+
+
+def excerpt_span(passage: str, question: str, max_chars: int) -> tuple[int, int]:
+    """Where ``excerpt`` cuts ``passage``: (start, end), the whole passage when it fits."""
+    if len(passage) <= max_chars:
+        return 0, len(passage)
     q = set(tokenize(question, folded=True)) - GENERIC_WORDS
     sents = _units(passage, max_chars)
     if not sents:
-        return passage[:max_chars]
+        return 0, max_chars
     scores = [len(q & set(tokenize(passage[a:b], folded=True))) for a, b in sents]
     best = max(range(len(sents)), key=lambda i: (scores[i], -i))
     lo = hi = best
@@ -568,8 +581,7 @@ def excerpt(passage: str, question: str, max_chars: int) -> str:
         end = start + max_chars
         space = passage.rfind(" ", start, end)
         end = space if space > start else end
-    text = passage[start:end].strip()
-    return ("… " if start > 0 else "") + text + (" …" if end < len(passage) else "")
+    return start, end
 
 
 def figure_clauses(answer: str, question: str, passages: list[Chunk]) -> list[str]:

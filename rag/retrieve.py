@@ -14,24 +14,16 @@ import numpy as np
 
 from .config import Settings
 from .embed import Embedder, get_embedder
+from .evidence import report_level
 from .lexical import LexicalIndex
 from .rerank import SentenceReranker
 from .store import IndexError_, IndexStore, StoredIndex
 from .text import fold, has_diacritics, split_source_phrase, tokenize
 from .types import Chunk, Hit
+from .vocabulary import VOCABULARY
 
-# Two-way abbreviation table for the reports' common acronyms (matched on folded text).
-ABBREVIATIONS = {
-    "UBND": "Ủy ban nhân dân", "HĐND": "Hội đồng nhân dân", "KT-XH": "kinh tế - xã hội",
-    "GRDP": "tổng sản phẩm trên địa bàn", "NTM": "nông thôn mới", "OCOP": "mỗi xã một sản phẩm",
-    "MTQG": "mục tiêu quốc gia", "XNK": "xuất nhập khẩu", "NSNN": "ngân sách nhà nước",
-    "XDCB": "xây dựng cơ bản", "GPMB": "giải phóng mặt bằng", "TTHC": "thủ tục hành chính",
-    "CCHC": "cải cách hành chính", "BHYT": "bảo hiểm y tế", "BHXH": "bảo hiểm xã hội",
-    "DTTS": "dân tộc thiểu số", "ĐTC": "đầu tư công", "KH": "kế hoạch", "TP": "thành phố",
-    "DN": "doanh nghiệp", "HTX": "hợp tác xã", "CN": "công nghiệp", "PCI": "năng lực cạnh tranh cấp tỉnh",
-    "THPT": "trung học phổ thông", "KCN": "khu công nghiệp", "ATGT": "an toàn giao thông",
-}
-_ABBR_FOLDED = [(fold(a), fold(e), a, e) for a, e in ABBREVIATIONS.items()]
+# The corpus vocabulary's two-way acronym table (data/vocabulary.toml), matched on folded text.
+_ABBR_FOLDED = [(fold(a), fold(e), a, e) for a, e in VOCABULARY.abbreviations.items()]
 
 # Facets of a question that pick a report: years, reporting periods and administrative level.
 _FACETS = [
@@ -134,6 +126,7 @@ class Retriever:
         self.doc_header = {d: fold(" ".join([m.get("title", ""), m.get("date", ""), m.get("header", "")]))
                            for d, m in docs.items()}
         self.section_folded = [fold(c.section) for c in self.chunks]
+        self.doc_level = {d: report_level(" ".join([m.get("title", ""), m.get("header", "")])) for d, m in docs.items()}
         self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         # Chosen on the dev set with eval/tune_retrieval.py (a plateau: nearby settings score within 0.02):
         # weighted RRF with a small k (top ranks dominate); dense is the weakest ranker here (recall@5 0.5).
@@ -162,6 +155,30 @@ class Retriever:
             return hit
         end = nxt.start + (len(nxt.text) - len(rest)) + m.end()
         text = c.text + " " + rest[:m.end()].strip()
+        return dataclasses.replace(hit, chunk=dataclasses.replace(c, text=text, end=end))
+
+    def extend(self, hit: Hit, max_chars: int) -> Hit:
+        """The hit with the following chunks of its section appended (overlap removed), up to ``max_chars`` more
+        characters, cut after a whole sentence: a list or a run of reasons goes on past the chunk edge.
+
+        Example: ``retriever.extend(hit, 600).chunk.text.startswith(hit.chunk.text)``
+        """
+        c = hit.chunk
+        i = self._position.get(c.chunk_id)
+        if i is None or c.kind != "body":
+            return hit
+        text, end, room = c.text, c.end, max_chars
+        while room > 0 and (nxt := self._next_in_section(i)) is not None:
+            overlap = _overlap_len(text, nxt.text)
+            rest = nxt.text[overlap:]
+            if len(rest) > room:  # cut after the last sentence that fits
+                ends = [m.end() for m in _SENTENCE_END.finditer(rest[:room])]
+                if not ends:
+                    break
+                rest = rest[:ends[-1]]
+            text, end, room, i = text + rest, nxt.start + overlap + len(rest), room - len(rest), i + 1
+        if text == c.text:
+            return hit
         return dataclasses.replace(hit, chunk=dataclasses.replace(c, text=text, end=end))
 
     def _next_in_section(self, i: int) -> Chunk | None:

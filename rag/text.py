@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .vocabulary import VOCABULARY
+
 # Combining tone marks (the other combining marks are vowel shapes: breve, circumflex, horn).
 TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _VOWELS = set("aăâeêioôơuưy")
@@ -77,11 +79,10 @@ def has_diacritics(text: str) -> bool:
 
 
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
-# Generic words in questions (folded) that say nothing about which passage answers them.
-GENERIC_WORDS = set(fold(w) for w in """
-tỉnh thành phố cao bằng năm đạt bao nhiêu là của theo báo cáo và tăng giảm so với trong các những ước
-tính đến hết ngày tháng toàn được có nào gì thế như hiện kết quả thực hiện số tổng cộng lượt phần trăm
-""".split())
+# Generic words in questions (folded) that say nothing about which passage answers them: the vocabulary file's
+# generic words and its place names (every passage of a province's reports names the province).
+GENERIC_WORDS = {fold(w) for w in VOCABULARY.generic} | {fold(w) for p in VOCABULARY.places for w in p.split()}
+PLACES_FOLDED = {fold(p) for p in VOCABULARY.places}
 
 # Tokens: document codes ("1486/QĐ-TTg"), numbers kept whole ("1.028.633", "92,96", "26/4/2022"), words.
 _TOKEN = re.compile(

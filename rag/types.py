@@ -117,10 +117,12 @@ class Answer:
     models: dict[str, str] = field(default_factory=dict)  # llm, embedder
     standalone_query: str = ""
     warnings: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the passages shown to the LLM; [n] cites evidence[n-1]
+    units: list[dict[str, Any]] = field(default_factory=list)  # the sentences they were built around, best first
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "text": self.text, "abstained": self.abstained,
                 "citations": [c.to_dict() for c in self.citations],
                 "retrieved": [h.to_dict() for h in self.retrieved],
-                "timings": self.timings, "models": self.models,
+                "evidence": self.evidence, "units": self.units, "timings": self.timings, "models": self.models,
                 "standalone_query": self.standalone_query, "warnings": self.warnings}

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from rag.assistant import Assistant
+from rag.evidence import DEFAULT_POLICY
 from rag.grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
                            year_conflict)
 from rag.llm import OpenAIServerLLM, get_llm
@@ -335,7 +336,11 @@ def test_rejected_answer_is_asked_again_over_the_best_passage_alone(settings, re
     assert ("retry", 1) in [e for e in events if e[0] == "retry"]
     answer = events[-1][1]
     assert not answer.abstained and "1.028.633" in answer.text
-    assert answer.citations[0].n == 1 and len(answer.retrieved) == settings.top_k
+    assert answer.citations[0].n == 1 and len(answer.retrieved) == DEFAULT_POLICY.chunks
+    cited, shown = answer.citations[0], answer.evidence[0]  # [1] cites passage 1, highlighted in its whole chunk
+    start, end = cited.span
+    assert shown["n"] == 1 and shown["span"][0] <= start < end <= shown["span"][1]
+    assert "1.028.633" in cited.text[start:end] and answer.units and answer.units[0]["doc"] == cited.doc
     first, second = (m[-1]["content"] for m in fake.prompts)
     assert "\n[2] " in first and "\n[2] " not in second
     assert any("answered again" in w for w in answer.warnings)

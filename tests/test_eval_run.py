@@ -232,3 +232,59 @@ def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp
     assert "".join(again.stream(ask, temperature=0.7, seed=1)) == "Đạt 4"
     assert "".join(again.stream(ask, temperature=0.7, seed=1)) == "Đạt 4"  # …unless its seed fixes it
     assert "".join(again.stream(ask, temperature=0.7, seed=2)) == "Đạt 5"
+
+
+class FakeEvidenceAssistantForPlumbing:
+    """Stands in for rag.assistant.Assistant in --evidence-only runs: fixed passages and units, no model."""
+
+    def prepare(self, question: str):
+        from types import SimpleNamespace
+
+        from rag.evidence import EvidenceUnit
+        text = f"{FILLER} {QUOTE_B}"
+        chunk_a, chunk_b = Chunk(doc="ktxh-2021.txt", text=QUOTE_A), Chunk(doc="ktxh-2021.txt", text=text)
+        passages, units = [], []
+        if question == ITEMS[0]["question"]:  # the passage and its first unit hold both facts
+            passages = [EvidenceUnit(1, chunk_a, 0, len(QUOTE_A))]
+            units = [EvidenceUnit(1, chunk_a, 0, len(QUOTE_A))]
+        elif question == ITEMS[1]["question"]:  # the passage holds the fact, the first unit does not
+            passages = [EvidenceUnit(1, chunk_b, 0, len(text))]
+            units = [EvidenceUnit(1, chunk_b, 0, len(FILLER)), EvidenceUnit(1, chunk_b, len(FILLER) + 1, len(text))]
+        gap = "" if passages else "no passage mentions Tỉnh ủy"
+        return SimpleNamespace(standalone=question, hits=[_hit("ktxh-2021.txt", QUOTE_A, 0.9)], units=units,
+                               passages=passages, gap=gap, shown=lambda: [Hit(p.chunk, 1.0) for p in passages])
+
+    def render_passages(self, question, hits):
+        return "\n".join(h.chunk.text for h in hits)
+
+
+def test_evidence_only_scores_the_units_the_model_would_see(dataset, tmp_path, no_rag):
+    no_rag.setattr(eval_run, "_load_assistant", lambda settings, llm_cache=None: FakeEvidenceAssistantForPlumbing())
+    no_rag.setattr(eval_run, "_token_counter", lambda settings: lambda text: len(text.split()))
+    out = tmp_path / "ev"
+    assert eval_run.main(["--dataset", str(dataset), "--out", str(out), "--evidence-only"]) == 0
+    preds = {p["id"]: p for p in map(json.loads, (out / "predictions.jsonl").read_text("utf-8").splitlines())}
+    assert [u["text"] for u in preds["q1"]["evidence"]] == [QUOTE_A] and preds["q1"]["evidence"][0]["n"] == 1
+    assert [u["text"] for u in preds["q2"]["units"]] == [FILLER, QUOTE_B]
+    assert preds["q1"]["evidence_hit"] is True and preds["q1"]["first_unit_hit"] is True
+    assert preds["q2"]["evidence_hit"] is True and preds["q2"]["first_unit_hit"] is False
+    assert preds["u1"]["evidence"] == [] and preds["u1"]["abstained"] is True and preds["u1"]["answer"] is None
+    assert preds["q1"]["evidence_tokens"] == len(QUOTE_A.split()) and preds["q1"]["evidence_chars"] == len(QUOTE_A)
+    o = json.loads((out / "report.json").read_text("utf-8"))["runs"]["evidence"]["overall"]
+    assert (o["evidence_recall"], o["first_unit_recall"]) == (1.0, 0.5)
+    assert o["evidence_chars_mean"] == (len(QUOTE_A) + len(FILLER) + 1 + len(QUOTE_B)) / 2
+    md = (out / "report.md").read_text("utf-8")
+    assert "Evidence recall" in md and "First-unit recall" in md and "Answer accuracy" not in md
+
+
+def test_evidence_only_takes_no_llm_options(dataset, tmp_path):
+    with pytest.raises(SystemExit):
+        eval_run.parse_args(["--dataset", str(dataset), "--out", str(tmp_path), "--evidence-only", "--llm-cache", "x"])
+
+
+def test_a_question_asking_two_things_is_read_by_the_evaluation_itself():
+    from eval.metrics import asks_two_things, facts_in_units
+    assert asks_two_things("Kim ngạch đạt bao nhiêu và bằng bao nhiêu phần trăm kế hoạch?")
+    assert not asks_two_things("Kim ngạch xuất khẩu năm 2021 đạt bao nhiêu?")
+    assert facts_in_units(["đạt 600 triệu USD", "tăng 3,3%"], ["600 triệu USD", "3,3%"])
+    assert not facts_in_units(["đạt 600 triệu", "USD"], ["600 triệu USD"])  # a fact split across units

@@ -112,3 +112,12 @@ def test_passage_cut_mid_list_is_completed_from_the_next_chunk(retriever):
     assert retriever.widen(Hit(chunk=broken, score=1.0)).chunk.text == broken.text
     whole = next(c for c in retriever.chunks if c.kind == "body" and c.text.endswith(".") and c.text[0].isupper())
     assert retriever.widen(Hit(chunk=whole, score=1.0)).chunk.text == whole.text
+
+
+def test_extend_carries_a_list_past_the_chunk_edge(retriever):
+    cut = next(c for c in retriever.chunks if c.text.rstrip().endswith("Lạc Nghiệp - Phượng Sơn, Trung Quốc;"))
+    long = retriever.extend(Hit(chunk=cut, score=1.0), 600).chunk
+    assert long.text.startswith(cut.text) and "Medungsan, Hàn Quốc" in long.text
+    assert long.text.count("Khorat") == 1 and long.end > cut.end and len(long.text) <= len(cut.text) + 600
+    assert long.text.rstrip()[-1] in ".;:!?"  # cut after a whole sentence
+    assert retriever.extend(Hit(chunk=cut, score=1.0), 0).chunk.text == cut.text

@@ -1,0 +1,185 @@
+"""Evidence units: spans, duplicates, lists cut at a chunk edge, levels, and the vocabulary file."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rag.evidence import EvidencePolicy, asked_level, report_level, select_evidence, unit_spans
+from rag.rerank import SentenceReranker
+from rag.types import Chunk, Hit
+from rag.vocabulary import VocabularyError, load_vocabulary
+
+PROVINCE = "bc-tinh.txt"
+CITY = "bc-thanh-pho.txt"
+DOCS = {PROVINCE: {"title": "Báo cáo: tình hình kinh tế - xã hội năm 2021", "date": "12/2021",
+                   "header": "BÁO CÁO\n(Tài liệu trình kỳ họp Hội đồng nhân dân tỉnh)"},
+        CITY: {"title": "Báo cáo: tình hình kinh tế - xã hội năm 2021", "date": "30/11/2021",
+               "header": "BÁO CÁO\n(Tài liệu phục vụ kỳ họp HĐND thành phố)"}}
+
+
+def fake_retriever(chunks: list[Chunk]):
+    """A stand-in for rag.retrieve.Retriever with what evidence selection reads: the real sentence reranker (term
+    idf) over these chunks, each report's level read by the real code from its header, and ``extend`` (these
+    crafted chunks have no next chunk, so it returns the hit as it is)."""
+    return SimpleNamespace(reranker=SentenceReranker([c.embed_text() for c in chunks]),
+                           doc_level={d: report_level(m["header"]) for d, m in DOCS.items()},
+                           extend=lambda hit, max_chars: hit)
+
+
+def chunk(doc: str, text: str, start: int = 0, cid: str = "", heading: str = "") -> Chunk:
+    return Chunk(doc=doc, text=text, title=DOCS[doc]["title"], date=DOCS[doc]["date"], start=start,
+                 end=start + len(text), chunk_id=cid or f"{doc}:{start}", heading_path=[heading] if heading else [])
+
+
+FILLER = ("Công tác cải cách hành chính được đẩy mạnh. Hoạt động văn hóa, thể thao diễn ra sôi nổi. "
+          "An ninh chính trị được giữ vững. ")
+
+
+@pytest.mark.parametrize("text, clause_chars", [
+    ("Sản lượng lương thực đạt 12.500 tấn. Diện tích lúa 1.850 ha; năng suất 48,6 tạ/ha.", 40),
+    ("Một câu ngắn.", 300),
+    ("Dòng một\n- mục a;\n- mục b.", 5),
+    (FILLER * 3, 60),
+])
+def test_unit_spans_map_back_to_the_chunk_text(text, clause_chars):
+    spans = unit_spans(text, clause_chars)
+    assert spans
+    for a, b, sa, sb in spans:
+        assert 0 <= sa <= a < b <= sb <= len(text)
+        assert text[a:b] == text[a:b].strip() and text[a:b]
+    covered = "".join("".join(text[a:b].split()) for a, b, _, _ in spans)
+    assert covered == "".join(text.split())  # nothing is lost between units
+
+
+def test_a_long_sentence_is_split_into_its_clauses():
+    text = ("Ước thực hiện năm 2021, diện tích nuôi trồng thủy sản đạt 380 ha, tăng 0,2% so với năm 2020; "
+            "sản lượng đạt 556 tấn, đạt 100% KH, tăng 3% so với năm 2020.")
+    spans = unit_spans(text, 80)
+    assert [text[a:b] for a, b, _, _ in spans][1].startswith("sản lượng đạt 556 tấn")
+    assert all((sa, sb) == (0, len(text)) for _, _, sa, sb in spans)
+
+
+def test_unit_text_and_span_locate_the_sentence_in_the_document():
+    c = chunk(PROVINCE, FILLER + "Thu ngân sách trên địa bàn năm 2021 đạt 1.790 tỷ đồng. " + FILLER, start=5000)
+    [u, *_] = select_evidence("Thu ngân sách năm 2021 đạt bao nhiêu?", [Hit(c, 1.0)], fake_retriever([c]))
+    assert u.text == "Thu ngân sách trên địa bàn năm 2021 đạt 1.790 tỷ đồng."
+    assert c.text[u.start:u.end] == u.text
+    d = u.to_dict()
+    assert d["span"] == [u.start, u.end] and d["doc"] == PROVINCE and d["text"] == u.text
+    assert c.start + u.start == 5000 + len(FILLER)  # the span in the document: the chunk's start plus the unit's
+
+
+def test_the_same_sentence_from_overlapping_chunks_is_shown_once():
+    sentence = "Tỷ lệ hộ nghèo năm 2021 còn 29,5%, giảm 4% so với năm 2020."
+    first = FILLER + sentence
+    a = chunk(PROVINCE, first, start=0, cid="a")
+    b = chunk(PROVINCE, sentence + " " + FILLER, start=len(FILLER), cid="b")  # the next chunk overlaps it
+    units = select_evidence("Tỷ lệ hộ nghèo năm 2021?", [Hit(a, 1.0), Hit(b, 0.9)], fake_retriever([a, b]))
+    texts = [u.text for u in units]
+    assert texts.count(sentence) == 1 and len(texts) == len(set(texts))
+
+
+def test_a_list_question_keeps_the_items_that_follow_its_lead_sentence():
+    text = ("Năm 2022 tập trung các nhiệm vụ chính về chuyển đổi số như sau:\n"
+            "- Xây dựng Trung tâm điều hành thông minh IOC;\n- Phát triển bưu chính số;\n"
+            "- Nâng cao chất lượng dịch vụ công trực tuyến.")
+    c = chunk(PROVINCE, FILLER + "\n" + text, cid="list")
+    units = select_evidence("Nêu các nhiệm vụ chính về chuyển đổi số năm 2022", [Hit(c, 1.0)], fake_retriever([c]))
+    assert all(item in units[0].text for item in ("IOC", "bưu chính số", "dịch vụ công trực tuyến"))
+
+
+def test_the_level_asked_wins_between_a_province_and_a_city_sentence():
+    prov = chunk(PROVINCE, FILLER + "Tỷ lệ che phủ rừng năm 2021 đạt 55,5%. " + FILLER, cid="p")
+    city = chunk(CITY, FILLER + "Tỷ lệ che phủ rừng năm 2021 đạt 47%. " + FILLER, cid="c")
+    both = [prov, city]
+    for question, expected, hits in [
+            ("Tỷ lệ che phủ rừng của thành phố năm 2021 là bao nhiêu?", "47%", [Hit(prov, 1.0), Hit(city, 0.95)]),
+            ("Tỷ lệ che phủ rừng toàn tỉnh năm 2021 là bao nhiêu?", "55,5%", [Hit(city, 1.0), Hit(prov, 0.95)])]:
+        first = select_evidence(question, hits, fake_retriever(both))[0]
+        assert expected in first.text, (question, first.text)
+
+
+def test_levels_are_read_from_questions_and_report_headers():
+    assert asked_level("Tỷ lệ che phủ rừng của riêng thành phố (không phải toàn tỉnh)?") == "thành phố"
+    assert asked_level("Dân số toàn tỉnh năm 2021?") == "tỉnh"
+    assert asked_level("Thu ngân sách năm 2021?") == ""
+    assert report_level(DOCS[PROVINCE]["header"]) == "tỉnh"
+    assert report_level(DOCS[CITY]["header"]) == "thành phố"
+
+
+def test_budget_and_unit_count_bound_the_evidence():
+    c = chunk(PROVINCE, " ".join(f"Chỉ tiêu số {i} về thu ngân sách đạt {i},5 tỷ đồng." for i in range(1, 40)))
+    policy = EvidencePolicy(budget_chars=300, max_units=4)
+    units = select_evidence("thu ngân sách đạt bao nhiêu tỷ đồng", [Hit(c, 1.0)], fake_retriever([c]), policy)
+    assert 1 <= len(units) <= 4 and sum(len(u.text) for u in units) <= 300
+
+
+
+def test_the_vocabulary_file_is_loaded(tmp_path):
+    path = tmp_path / "vocab.toml"
+    path.write_text('places = ["Tỉnh Thử"]\ngeneric = "năm đạt"\n[levels]\n"tỉnh" = ["tỉnh"]\n'
+                    '[abbreviations]\nUBND = "Ủy ban nhân dân"\n', encoding="utf-8")
+    vocab = load_vocabulary(path)
+    assert vocab.places == ["Tỉnh Thử"] and vocab.generic == ["năm", "đạt"]
+    assert vocab.levels == {"tỉnh": ["tỉnh"]} and vocab.abbreviations["UBND"] == "Ủy ban nhân dân"
+
+
+def test_the_bundled_vocabulary_holds_the_corpus_words():
+    from rag.vocabulary import DEFAULT_PATH
+    vocab = load_vocabulary(DEFAULT_PATH)
+    assert vocab.places and vocab.abbreviations["HĐND"] == "Hội đồng nhân dân" and "thành phố" in vocab.levels
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found"),
+    ("places = [", "unreadable"),
+    ('places = "Tỉnh Thử"\n', "malformed"),
+    ('[abbreviations]\nUBND = 3\n', "malformed"),
+])
+def test_a_missing_or_broken_vocabulary_is_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "vocab.toml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(VocabularyError, match=message) as err:
+        load_vocabulary(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_missing_vocabulary_stops_the_cli_with_a_message(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, clean_env
+    env = {**clean_env(), "RAG_VOCABULARY": str(tmp_path / "nope.toml")}
+    out = subprocess.run([sys.executable, "-m", "rag", "search", "thu ngân sách"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "Vocabulary file not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_list_cut_at_a_chunk_edge_reaches_the_model_whole(project_settings):
+    # the 5-year report lists four partner geoparks in one sentence that the splitter cut after the first
+    from rag.assistant import Assistant
+    assistant = Assistant(project_settings)
+    prep = assistant.prepare("Công viên địa chất Non nước Cao Bằng đã ký thỏa thuận hợp tác với những công viên "
+                             "địa chất toàn cầu nào?")
+    assert not prep.gap and prep.units
+    shown = assistant.render_passages(prep.standalone, prep.shown())
+    unit = next(u for u in prep.units if "Lạc Nghiệp" in u.text)
+    assert all(name in unit.text for name in ("Khorat", "Haute Provence", "Medungsan"))
+    assert shown.count("Medungsan") == 1  # and shown once, though two chunks hold it
+    assert unit.chunk.text[unit.start:unit.end] == unit.text
+
+
+def test_every_unit_points_at_the_passage_that_shows_it(project_settings):
+    from rag.assistant import Assistant
+    assistant = Assistant(project_settings)
+    prep = assistant.prepare("Thu ngân sách trên địa bàn tỉnh năm 2021 ước đạt bao nhiêu?")
+    assert len(prep.passages) == project_settings.top_k and prep.units
+    shown = assistant.render_passages(prep.standalone, prep.shown())
+    for p in prep.passages:  # the excerpt recorded is the one the prompt shows
+        assert p.chunk.text[p.start:p.end] == p.text and p.text in shown
+    for u in prep.units:
+        assert u.n == 0 or prep.passages[u.n - 1].chunk.chunk_id == u.chunk.chunk_id
+    assert "1.790" in prep.units[0].text
