@@ -1,11 +1,13 @@
-"""Evidence: the sentences and "; "-clauses the LLM is shown, picked from the top fused chunks.
+"""Evidence units: the sentences and "; "-clauses that answer a question, picked from the top fused chunks.
 
-Report sentences are long (200-400 characters, many "; "-clauses), so which sentences are shown decides an
-answer more than which chunks are retrieved. Every sentence (or clause of a long sentence) of the top chunks
+Report sentences are long (200-400 characters, many "; "-clauses), so which sentence answers matters more than
+which chunk is retrieved. The units are recorded with every answer (``Answer.units``) and point citations at
+the supporting sentence; the model still reads excerpts of the top chunks (eval/RESULTS.md: fed the units, the
+1.5B model answered worse). Every sentence (or clause of a long sentence) of the top chunks
 competes on signals that carry over to unseen questions: the idf-weighted share of the question's terms it
 holds (its own sentence and section heading count for less), the chunk's fused retrieval score, whether it
 states a figure when one is asked, and whether its administrative level, period and kind (result vs plan)
-are the ones asked. The best units are kept within a character budget, each shown once, with provenance.
+are the ones asked. The best units are kept within a character budget, each text once, with provenance.
 
 Example: ``select_evidence(question, hits, retriever)[0].text`` is the sentence that answers ``question``.
 """

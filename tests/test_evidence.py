@@ -158,7 +158,7 @@ def test_a_missing_vocabulary_stops_the_cli_with_a_message(tmp_path):
     assert "Vocabulary file not found" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_a_list_cut_at_a_chunk_edge_reaches_the_model_whole(project_settings):
+def test_a_list_cut_at_a_chunk_edge_is_one_whole_evidence_unit(project_settings):
     # the 5-year report lists four partner geoparks in one sentence that the splitter cut after the first
     from rag.assistant import Assistant
     assistant = Assistant(project_settings)
