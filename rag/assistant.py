@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .accents import AccentRestorer
+from .budget import DEFAULT_BUDGET, BudgetPolicy, ContextTooSmall, QuestionTooLong, count_tokens, prompt_tokens
 from .config import Settings
 from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, select_evidence, strip_span
 from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
@@ -34,6 +35,7 @@ MIN_ANSWER_COVERAGE = 0.15  # the passages an answer cites must cover this much 
 MIN_FOCUS = 0.15
 FOCUS_PASSAGE_CHARS = 200  # the first second reading: excerpts cut to about the one best-matching clause
 SAMPLE_TEMPERATURE = 0.8
+CONDENSE_TOKENS = 80  # the rewritten question is one line
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Assistant:
         return self._llm
 
     evidence_policy: EvidencePolicy = DEFAULT_POLICY
+    budget: BudgetPolicy = DEFAULT_BUDGET
 
     def reload_index(self) -> None:
         """Pick up a re-built index (after an upload or removal)."""
@@ -118,14 +121,33 @@ class Assistant:
         """A question typed without diacritics, with them put back from the reports' own spelling."""
         return question if has_diacritics(question) else self.restorer.restore(question)
 
+    def check_question(self, question: str) -> None:
+        """Raise QuestionTooLong when ``question`` is over ``budget.max_question_tokens`` LLM tokens (ask_stream
+        calls it first; a UI may call it to word its own message)."""
+        tokens = count_tokens(self.llm, question.strip())
+        if tokens > self.budget.max_question_tokens:
+            raise QuestionTooLong(tokens, self.budget.max_question_tokens)
+
+    def fits(self, messages: list[dict], max_tokens: int) -> bool:
+        """Whether ``messages`` leave ``max_tokens`` of ``Settings.n_ctx`` for the reply."""
+        return prompt_tokens(self.llm, messages, self.budget) + max_tokens <= self.settings.n_ctx
+
     # -- stages ---------------------------------------------------------------------------------
     def condense(self, question: str, history: list[tuple[str, str]] | None) -> str:
-        """Rewrite a follow-up ("còn năm 2023 thì sao?") as a standalone question using the history."""
+        """Rewrite a follow-up ("còn năm 2023 thì sao?") as a standalone question using the latest turn only: an
+        older turn drew the rewrite to its own topic. The previous answer is left out when the prompt would not
+        fit the context, and the question is kept as asked when even that does not fit."""
         if not history:
             return question
-        turns = "\n".join(f"Người hỏi: {q}\nTrợ lý: {a[:300]}" for q, a in history[-3:])
-        prompt = self.prompts.condense.format(history=turns, question=question)
-        out = "".join(self.llm.stream([{"role": "user", "content": prompt}], max_tokens=80)).strip()
+        asked, answered = history[-1]
+        for answer_chars in (300, 0):
+            turn = f"Người hỏi: {asked}\nTrợ lý: {answered[:answer_chars]}"
+            messages = [{"role": "user", "content": self.prompts.condense.format(history=turn, question=question)}]
+            if self.fits(messages, CONDENSE_TOKENS):
+                break
+        else:
+            return question
+        out = "".join(self.llm.stream(messages, max_tokens=CONDENSE_TOKENS)).strip()
         out = out.splitlines()[0].strip() if out else ""
         return out if 5 < len(out) < 400 else question
 
@@ -199,6 +221,23 @@ class Assistant:
                 text=excerpt(c.text, question, passage_chars)))
         return "\n\n".join(out)
 
+    def fit_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
+                     ) -> list[dict]:
+        """``build_messages``, its excerpts halved until the prompt leaves ``max_tokens`` of ``n_ctx`` for the answer
+        (unchanged when it already does: an ordinary prompt is ~900 of 4,096 tokens). Passages are shortened, not
+        dropped, so the checks compare the answer with the passages it was shown."""
+        chars = passage_chars or self.window_chars(question)
+        while True:
+            messages = self.build_messages(question, hits, part, chars)
+            if self.fits(messages, self.settings.max_tokens):
+                return messages
+            if chars // 2 < self.budget.min_passage_chars:
+                raise ContextTooSmall(
+                    f"The prompt needs {prompt_tokens(self.llm, messages, self.budget)} tokens plus "
+                    f"{self.settings.max_tokens} for the answer, more than the context of {self.settings.n_ctx}: "
+                    f"raise RAG_N_CTX or lower RAG_MAX_TOKENS.")
+            chars //= 2
+
     def build_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
                        ) -> list[dict]:
         """The chat messages asking ``question`` over ``hits``; ``part`` narrows the request to one of its parts."""
@@ -224,10 +263,12 @@ class Assistant:
         are the sentences that answer, best first.
 
         A ("retry", n) event means the text streamed so far was rejected and passage n is being asked alone:
-        a display should clear what it streamed.
+        a display should clear what it streamed. Raises QuestionTooLong before anything else (``check_question``).
         """
+        self.check_question(question)
         t0 = time.perf_counter()
         question = question.strip()
+        calls = [0]  # the answer's generations (Answer.generations), counted by _generate
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
         prep = self.prepare(question, history)
         standalone, hits = prep.standalone, prep.hits
@@ -240,7 +281,7 @@ class Assistant:
             return
         yield "evidence", prep.units
         shown = prep.shown()  # the passages' chunks: the model reads their excerpts, the checks compare with them
-        text = yield from self._generate(standalone, shown, t0, timings)
+        text = yield from self._generate(standalone, shown, t0, timings, calls)
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
         answer = self.finalize(question, standalone, text, shown, timings, models)
@@ -249,15 +290,15 @@ class Assistant:
             # and headings): before refusing, ask once more over the best passage alone. Only the best one:
             # every extra try is one more chance for an unanswerable question to slip through the checks.
             yield "retry", 1
-            text = yield from self._generate(standalone, shown[:1], t0, timings)
+            text = yield from self._generate(standalone, shown[:1], t0, timings, calls)
             alone = self.finalize(question, standalone, text, shown[:1], timings, models)
             if not alone.abstained:
                 answer = dataclasses.replace(alone, warnings=answer.warnings + ["answered again from passage [1] alone"]
                                              + alone.warnings)
         if not answer.abstained:
-            answer = yield from self._refocus(question, standalone, answer, shown, t0, timings, models)
+            answer = yield from self._refocus(question, standalone, answer, shown, t0, timings, models, calls)
         timings["total_s"] = time.perf_counter() - t0
-        yield "done", prep.attach(answer)
+        yield "done", prep.attach(dataclasses.replace(answer, generations=calls[0]))
 
     def prepare(self, question: str, history: list[tuple[str, str]] | None = None) -> "Prepared":
         """Everything before generation: the standalone question, retrieval, the abstention check, the passages the
@@ -294,7 +335,7 @@ class Assistant:
         return max(self.retriever.reranker.sentence_score(question, c) for c in clauses)
 
     def _refocus(self, question: str, standalone: str, answer: Answer, hits: list[Hit], t0: float,
-                 timings: dict, models: dict):
+                 timings: dict, models: dict, calls: list[int]):
         """The answer, or a second reading whose figures come from a clause about what was asked (see MIN_FOCUS).
 
         First the same question over tighter excerpts (fewer neighbouring clauses to pick from), then
@@ -309,7 +350,7 @@ class Assistant:
         yield "verify", len(tries)
         best, best_focus, need = answer, focus, focus + MIN_FOCUS
         for how in tries:
-            text = _drain(self._generate(standalone, hits, t0, timings, **how))
+            text = _drain(self._generate(standalone, hits, t0, timings, calls, **how))
             other = self.finalize(question, standalone, text, hits, timings, models)
             other_focus = None if other.abstained else self.focus(standalone, other, hits)
             if other_focus is not None and other_focus >= need and other_focus > best_focus:
@@ -320,9 +361,10 @@ class Assistant:
                 f"of the question; a second reading's clause holds {best_focus:.0%}")
         return dataclasses.replace(best, warnings=answer.warnings + [note] + best.warnings)
 
-    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, temperature: float | None = None,
-                  seed: int | None = None, passage_chars: int | None = None):
-        """Stream one generation per part of the question as ("token", text) events; returns the whole text.
+    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, calls: list[int],
+                  temperature: float | None = None, seed: int | None = None, passage_chars: int | None = None):
+        """Stream one generation per part of the question as ("token", text) events, each counted in ``calls[0]``;
+        returns the whole text.
 
         "bao nhiêu X và bao nhiêu Y?" asked at once gets X alone from a small model; asked part by part it
         answers both. The passages come first in the prompt, so llama.cpp reuses their processing.
@@ -334,7 +376,8 @@ class Assistant:
                 yield "token", " "
             pieces: list[str] = []
             sampling = {"seed": seed} if seed is not None else {}  # fakes and old backends take no seed
-            messages = self.build_messages(question, hits, part, passage_chars)
+            messages = self.fit_messages(question, hits, part, passage_chars)
+            calls[0] += 1
             for tok in self.llm.stream(messages, max_tokens=self.settings.max_tokens,
                                        temperature=self.settings.temperature if temperature is None else temperature,
                                        **sampling):

@@ -60,25 +60,33 @@ def cmd_search(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    """Progress goes to stderr and only the checked answer to stdout: a streamed draft may be rejected."""
     from .assistant import Assistant
+    from .budget import QuestionTooLong
 
     assistant = Assistant(_settings(args))
-    if args.json:
-        print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
-        return 0
     answer = None
-    for event, payload in assistant.ask_stream(args.question):
-        if event == "token":
-            print(payload, end="", flush=True)
-        elif event == "retry":
-            print(f"\n[rejected by the checks; asking again over passage [{payload}] alone]", flush=True)
-        elif event == "verify":
-            print(f"\n[the figure may come from a neighbouring clause; drawing {payload} more readings]", flush=True)
-        elif event == "done":
-            answer = payload
-    print("\n")
-    if answer.abstained or answer.warnings:
-        print(f"[final] {answer.text}")
+    try:
+        assistant.check_question(args.question)
+        if args.json:
+            print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
+            return 0
+        print("Searching the reports...", file=sys.stderr, flush=True)
+        for event, payload in assistant.ask_stream(args.question):
+            if event == "evidence":
+                print("Writing and checking the answer...", file=sys.stderr, flush=True)
+            elif event == "retry":
+                print(f"The answer failed the checks; asking again over passage [{payload}] alone...",
+                      file=sys.stderr, flush=True)
+            elif event == "verify":
+                print(f"The figure may come from a neighbouring clause; drawing {payload} more readings...",
+                      file=sys.stderr, flush=True)
+            elif event == "done":
+                answer = payload
+    except QuestionTooLong as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(answer.text + "\n")
     for c in answer.citations:
         print(f"[{c.n}] {c.title} ({c.date}) — {c.section}\n    {c.text[:300]}")
     t = answer.timings
@@ -111,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("paths", nargs="*", help="files or folders (default: the bundled reports)")
     i.add_argument("--list", action="store_true", help="list indexed reports")
     i.add_argument("--remove", action="append", metavar="DOC", help="remove a report by its id (file name)")
-    i.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    i.add_argument("--rebuild", action="store_true",
+                   help="re-read and re-embed everything; an unreadable index is set aside (kept) and rebuilt "
+                        "from the paths given plus the uploads folder")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
     i.add_argument("--index-dir")
     i.set_defaults(func=cmd_index)
@@ -142,7 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     from .models import ModelError
     from .store import IndexError_
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows up here, not in a traceback at exit
+        return code
+    except BrokenPipeError:  # the Python docs' recipe: stop quietly, nothing more can reach the reader
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ModelError, IndexError_, VocabularyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
 """Ingestion: load -> clean -> chunk -> embed (only what changed) -> save atomically.
 
 Unchanged files (same SHA-256) keep their chunks and vectors; any chunk whose embedded text was seen
-before reuses its vector, so re-indexing never embeds the same text twice. A different embedder or
-chunker configuration triggers a full rebuild, announced in the log.
+before (in the index, earlier in this run, or in the resume cache of an interrupted run, rag/embed_cache.py)
+reuses its vector, so re-indexing never embeds the same text twice. A different embedder or chunker
+configuration triggers a full rebuild, announced in the log. Files over ``max_upload_mb`` are refused, as
+in the UI. ``rebuild`` also repairs an unreadable index: it is set aside (never deleted) and the index is
+rebuilt from the given paths plus the uploads folder, since the lost manifest was the only record of them.
 
 Example: ``index_paths(["data/reports"], Settings.from_env())`` -> ``IndexReport(added=[...], ...)``
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +23,9 @@ import numpy as np
 from .chunk import CHUNKER_VERSION, chunk_document
 from .config import Settings
 from .embed import get_embedder
+from .embed_cache import EmbedCache
 from .loaders import LoadError, load_documents
-from .store import IndexStore, StoredIndex
+from .store import IndexError_, IndexStore, StoredIndex
 from .types import Chunk
 
 log = logging.getLogger(__name__)
@@ -69,14 +74,27 @@ def _mismatch(old: StoredIndex | None, settings: Settings) -> str:
 
 
 def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = False, remove: list[str] = (),
-                progress: bool = True) -> IndexReport:
-    """Add or update the given files/directories in the index (see module docstring)."""
+                progress: bool = True, on_wait: Callable[[str], None] | None = None) -> IndexReport:
+    """Add or update the given files/directories in the index (see module docstring).
+
+    ``on_wait`` hears one line when another writer holds the index lock (default: a log warning)."""
+    from tqdm import tqdm
+
     report = IndexReport()
     store = IndexStore(settings.index_dir)
     t0 = time.perf_counter()
-    with store.lock():
-        old = store.load()
-        reason = "requested" if rebuild and old is not None else _mismatch(old, settings)
+    paths = [Path(p) for p in paths]
+    with store.lock(on_wait):
+        try:
+            old = store.load()
+            reason = "requested" if rebuild and old is not None else _mismatch(old, settings)
+        except IndexError_:
+            if not rebuild:
+                raise
+            old, broken = None, store.set_aside()
+            reason = f"the unreadable index was set aside as {broken}"
+            uploads = Path(settings.uploads_dir)
+            paths += [uploads] if uploads.is_dir() else []  # duplicates are dropped by the loader
         docs_meta: dict[str, dict] = dict(old.docs) if old else {}
         keep: dict[str, list[int]] = {}
         if old is not None:
@@ -105,12 +123,14 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             keep = {}
         files, errors = _existing(sources)
         report.errors += errors
-        documents, load_errors = load_documents(files) if files else ([], [])
+        with tqdm(desc="Reading files", unit=" files", disable=not progress or not files) as bar:
+            documents, load_errors = load_documents(files, max_bytes=settings.max_upload_mb * 2**20,
+                                                    on_file=lambda f: bar.update(1)) if files else ([], [])
         report.errors += load_errors
         t_load = time.perf_counter()
 
         new_chunks: dict[str, list[Chunk]] = {}
-        for d in documents:
+        for d in tqdm(documents, desc="Chunking", unit=" files", disable=not progress or not documents):
             h = file_hash(Path(d.source_path))
             prev = docs_meta.get(d.doc)
             if prev and prev.get("hash") == h and d.doc in keep and not reason:
@@ -141,35 +161,41 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             report.rebuilt_reason = f"embedder_id changed ({old.manifest.get('embedder_id')!r} -> {embedder.id!r})"
             log.warning("Re-embedding the whole index: %s", report.rebuilt_reason)
             vector_cache = {}
+        resume = EmbedCache(settings.index_dir, embedder.id)
+        resumed = resume.load(embedder.dim)
+        if resumed:
+            log.info("Reusing %d vectors computed by an interrupted run", len(resumed))
         final_chunks: list[Chunk] = []
         final_hashes: list[str] = []
         rows: list[np.ndarray | None] = []
-        to_embed: list[int] = []
+        pending: dict[str, list[int]] = {}  # text hash -> rows waiting for its vector: each text is embedded once
+        texts: dict[str, str] = {}
+
+        def add(chunk: Chunk, h: str, vector: np.ndarray | None) -> None:
+            final_chunks.append(chunk)
+            final_hashes.append(h)
+            vector = vector if vector is not None else vector_cache.get(h, resumed.get(h))
+            rows.append(vector)
+            if vector is None:
+                pending.setdefault(h, []).append(len(rows) - 1)
+                texts.setdefault(h, chunk.embed_text())
+
         for doc, idxs in keep.items():
             if doc in new_chunks or doc not in docs_meta:
                 continue
             for i in idxs:
-                final_chunks.append(old.chunks[i])
-                final_hashes.append(old.hashes[i])
-                rows.append(None if stale else old.vectors[i])
-                if stale:
-                    to_embed.append(len(rows) - 1)
+                add(old.chunks[i], old.hashes[i], None if stale else old.vectors[i])
         for doc, chunks in new_chunks.items():
             for c in chunks:
-                h = text_hash(c.embed_text())
-                final_chunks.append(c)
-                final_hashes.append(h)
-                cached = vector_cache.get(h)
-                rows.append(cached)
-                if cached is None:
-                    to_embed.append(len(rows) - 1)
+                add(c, text_hash(c.embed_text()), None)
         t_embed0 = time.perf_counter()
-        _embed_into(rows, to_embed, [final_chunks[i].embed_text() for i in to_embed], embedder, progress)
-        report.embedded = len(to_embed)
+        _embed_into(rows, pending, texts, embedder, resume, progress)
+        report.embedded = len(texts)
         t_embed = time.perf_counter()
         vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
         manifest = {**config_signature(settings, embedder.id), "dim": embedder.dim, "docs": docs_meta}
         store.save(manifest, final_chunks, vectors, final_hashes)
+        resume.clear()
         report.chunks = len(final_chunks)
         report.seconds = {"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_embed0,
                           "save": time.perf_counter() - t_embed}
@@ -187,11 +213,17 @@ def _existing(paths: list[Path]) -> tuple[list[Path], list[LoadError]]:
     return files, errors
 
 
-def _embed_into(rows: list, positions: list[int], texts: list[str], embedder, progress: bool, batch: int = 16) -> None:
+def _embed_into(rows: list, pending: dict[str, list[int]], texts: dict[str, str], embedder, resume: EmbedCache,
+                progress: bool, batch: int = 16) -> None:
+    """Embed each pending text once, fill every row waiting for it, and keep each batch in the resume cache."""
     from tqdm import tqdm
-    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=not progress or not texts) as bar:
-        for s in range(0, len(texts), batch):
-            vecs = embedder.embed_passages(texts[s:s + batch])
-            for j, v in enumerate(vecs):
-                rows[positions[s + j]] = v
-            bar.update(len(vecs))
+    todo = list(pending)
+    with tqdm(total=len(todo), desc="Embedding chunks", unit="chunk", disable=not progress or not todo) as bar:
+        for s in range(0, len(todo), batch):
+            hashes = todo[s:s + batch]
+            vecs = embedder.embed_passages([texts[h] for h in hashes])
+            resume.add(hashes, vecs)
+            for h, v in zip(hashes, vecs):
+                for row in pending[h]:
+                    rows[row] = v
+            bar.update(len(hashes))

