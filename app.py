@@ -82,6 +82,9 @@ ul.status li.ok { color: #15803d; }
 #docs-status { min-height: 2.5em; }
 .draft { opacity: .75; }
 .draft-label { font-size: .8em; font-style: italic; color: var(--body-text-color-subdued); margin-bottom: .2em; }
+.quote-label { font-size: .85em; font-weight: 600; margin-top: .5em; color: var(--body-text-color-subdued); }
+blockquote.quote { margin: .3em 0 .4em; padding: .2em 0 .2em .7em; border-left: 3px solid var(--color-accent); }
+.quote-meta { font-size: .8em; color: var(--body-text-color-subdued); }
 .understood { font-size: .85em; color: var(--body-text-color-subdued); margin-top: .4em; }
 .cites { white-space: nowrap; }
 a.cite + a.cite { margin-left: 1px; }
@@ -168,7 +171,8 @@ def turn_from_answer(tid: int, question: str, answer, levels: dict | None = None
     levels = levels or {}
     cited = {(c.doc, c.text) for c in answer.citations}  # a citation carries its whole chunk's text
     return {"id": tid, "question": question, "kind": "abstain" if answer.abstained else "answer",
-            "text": answer.text, "understood": answer.standalone_query,
+            "text": answer.text, "line": answer.line, "quotes": list(answer.quotes),
+            "understood": answer.standalone_query,
             "citations": [{**c.to_dict(), "level": levels.get(c.doc, "")} for c in answer.citations],
             "uncited": [_hit_dict(h, levels) for h in answer.retrieved[:UNCITED_SHOWN]
                         if (h.doc, h.chunk.text) not in cited],
@@ -308,9 +312,9 @@ class ReportApp:
                     elif event == "retry":  # the draft was rejected: say so, then show the new draft from scratch
                         parts = []
                         yield ChatView(chat=pending(T.RECHECKING)).out()
-                    elif event == "verify":  # other readings are drawn: the final answer may differ from the draft
-                        shown = T.streaming_markdown("".join(parts)) + "\n\n" + T.VERIFYING
-                        yield ChatView(chat=pending(shown)).out()
+                    elif event == "evidence" and payload:  # the best sentence, on screen before any generation
+                        preview = T.evidence_preview(payload[0].text)
+                        yield ChatView(chat=pending(T.WRITING.format(n=len(payload)) + preview)).out()
                     elif event == "token":
                         parts.append(payload)
                         now = time.monotonic()

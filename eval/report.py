@@ -51,6 +51,9 @@ def score_prediction(item: dict[str, Any], pred: dict[str, Any], k: int = 10) ->
         out["missing"] = missing_must(text, must) if must else []
         out["correct"] = (not refused and not pred.get("error") and answer_correct(text, must)) if must else None
         out["citation_hit"] = citation_hit(pred.get("citations") or [], item.get("doc"), quotes)
+        if "line" in pred:  # quote-first answers: the model's short line alone, without the quoted sentences
+            out["line_correct"] = (not refused and not pred.get("error") and
+                                   answer_correct(pred.get("line") or "", must)) if must else None
     else:
         out.update(correct=None, citation_hit=None, missing=None)
     return out
@@ -101,6 +104,12 @@ def _summarize(rows: list[tuple[dict, dict]], k: int) -> dict[str, Any]:
     out["false_refusal_rate"] = _mean(p["refused"] for _, p in ans)
     out["citation_hit_rate"] = _mean(p["citation_hit"] for _, p in ans)
     out["refusal_rate"] = _mean(p["refused"] for _, p in unans)
+    if any("line_correct" in p for _, p in ans):
+        out["line_accuracy"] = _mean(p.get("line_correct") for _, p in ans)
+    generations = [p["generations"] for _, p in rows if p.get("generations") is not None]
+    if generations:
+        out["generations_mean"] = sum(generations) / len(generations)
+        out["generations_max"] = max(generations)
     if any("evidence_hit" in p for _, p in rows):
         out["evidence_recall"] = _mean(p.get("evidence_hit") for _, p in ans)
         out["unit_recall"] = _mean(p.get("unit_hit") for _, p in ans)
@@ -231,13 +240,17 @@ def _metric_rows(report: dict) -> list[tuple[str, str, Callable[[Any], str]]]:
                  ("false_refusal_rate", "False-refusal rate (answerable)", _pct),
                  ("citation_hit_rate", "Citation hit (answerable)", _pct),
                  ("refusal_rate", "Refusal rate (unanswerable)", _pct)]
+        if "line_accuracy" in report["overall"]:
+            rows.append(("line_accuracy", "Short-line accuracy (answerable)", _pct))
+        if "generations_max" in report["overall"]:
+            rows += [("generations_mean", "Generations mean", lambda v: "–" if v is None else f"{v:.2f}"), ("generations_max", "Generations max", _fmt)]
     return rows
 
 
 def _breakdown(report: dict, name: str) -> str:
     metrics = _metric_rows(report)
     header = [name, "n"] + [label.split(" (")[0] for _, label, _ in metrics]
-    rows = [[g, s["n"]] + [f(s[key]) for key, _, f in metrics] for g, s in report[f"by_{name}"].items()]
+    rows = [[g, s["n"]] + [f(s.get(key)) for key, _, f in metrics] for g, s in report[f"by_{name}"].items()]
     return _table(header, rows)
 
 
@@ -290,7 +303,7 @@ def _comparison(runs: dict[str, dict]) -> list[str]:
     first = next(iter(runs.values()))
     names = list(runs)
     out = ["## Side by side", "",
-           _table(["Metric", *names], [[label, *(f(runs[n]["overall"][key]) for n in names)]
+           _table(["Metric", *names], [[label, *(f(runs[n]["overall"].get(key)) for n in names)]
                                        for key, label, f in _metric_rows(first)]
                   + [["Latency p50 (s)", *(_fmt(runs[n]["latency"]["p50_s"]) for n in names)]]), ""]
     k = first["k"]

@@ -105,18 +105,26 @@ def _answers(out_dir: Path) -> list[str]:
         if dataset.startswith("dev2"):
             dev2_runs.append((path.parent.name, run))
         rows.append(f"| `{path.parent.name}` | {model} | `{dataset}` ({o['n']}) | "
-                    f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o['refusal_rate'])} | "
+                    f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o.get('line_accuracy'))} | "
+                    f"{_pct(o['refusal_rate'])} | "
                     f"{_pct(o['false_refusal_rate'])} | {_pct(o['citation_hit_rate'])} | "
                     f"{_pct(o.get('evidence_recall'))} | {lat.get('p50_s') or float('nan'):.1f} s | "
-                    f"{lat.get('p90_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s |")
-    lines += ["| run | LLM | questions | date (UTC) | answer accuracy | refusal (unanswerable) | false refusal | "
-              "citation hit | evidence recall | latency p50 | latency p90 | first token p50 |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run |" + " |" * 11]), ""]
-    keys = [("answer_accuracy", "accuracy"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false refusal"),
+                    f"{lat.get('p90_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s | "
+                    f"{_gen(o)} |")
+    lines += ["| run | LLM | questions | date (UTC) | answer accuracy | short line alone | refusal (unanswerable) | "
+              "false refusal | citation hit | evidence recall | latency p50 | latency p90 | first token p50 | "
+              "generations mean / max |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run |" + " |" * 13]), ""]
+    keys = [("answer_accuracy", "accuracy"), ("line_accuracy", "short line alone"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false refusal"),
             ("citation_hit_rate", "citation hit"), ("evidence_recall", "evidence recall")]
     for name, run in dev2_runs:
         lines += [*_by_style(run, keys, f"`{name}` by style:"), ""]
     return lines
+
+
+def _gen(o: dict) -> str:
+    """Generations per answer, mean / max ('–' for runs that did not record them)."""
+    return "–" if o.get("generations_max") is None else f"{o['generations_mean']:.2f} / {o['generations_max']}"
 
 
 def _int(x) -> str:

@@ -100,6 +100,8 @@ def predict_with_assistant(items: list[dict], assistant: Any, k: int = 10) -> It
             "retrieval_s": timings.get("retrieval_s"), "models": dict(_get(answer, "models") or {}),
             "standalone_query": _get(answer, "standalone_query", ""),
             "warnings": list(_get(answer, "warnings") or []),  # e.g. why it abstained
+            "generations": _get(answer, "generations"),  # LLM generations the answer took
+            "line": _get(answer, "line", "") or "", "quotes": list(_get(answer, "quotes") or []),
         }
 
 

@@ -1,7 +1,7 @@
-"""The assistant: condense follow-ups -> retrieve -> abstain early on weak evidence -> generate with
+"""The assistant: condense follow-ups -> retrieve -> abstain early on weak evidence -> generate a short line with
 numbered citations (part by part for a two-part question) -> check grounding in code -> ask again over the
-best passage if rejected -> sample second readings of a figure from an off-topic clause. The UI, the CLI and
-the evaluation all call this.
+best passage if rejected -> quote the report's own sentences under the line (rag/quote.py), at most two
+generations in all. The UI, the CLI and the evaluation all call this.
 
 Example: ``Assistant(Settings.from_env()).ask("Thu ngân sách năm 2021 đạt bao nhiêu?").text``
 """
@@ -19,22 +19,17 @@ from .budget import DEFAULT_BUDGET, BudgetPolicy, ContextTooSmall, QuestionTooLo
 from .config import Settings
 from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, select_evidence, strip_span
 from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
-                        excerpt, excerpt_span, figure_clauses, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
+                        excerpt, excerpt_span, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
                         numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing,
                         strip_citations, supporting_span, topic_coverage, wrong_unit, year_conflict)
 from .questions import question_parts
+from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
 
 MIN_TOPIC_COVERAGE = 0.3  # chosen on the dev set: below it the best passage is about something else
 MIN_ANSWER_COVERAGE = 0.15  # the passages an answer cites must cover this much of the question
-# An answer whose figures sit in a clause sharing less than MIN_FOCUS of the question (idf-weighted) likely took
-# a neighbouring figure ("tuổi thọ?" answered from "Tỷ số giới tính … 112 bé trai"): second readings are drawn
-# and one whose clause covers at least MIN_FOCUS more of the question replaces it. Chosen on the dev set.
-MIN_FOCUS = 0.15
-FOCUS_PASSAGE_CHARS = 200  # the first second reading: excerpts cut to about the one best-matching clause
-SAMPLE_TEMPERATURE = 0.8
 CONDENSE_TOKENS = 80  # the rewritten question is one line
 
 
@@ -104,6 +99,7 @@ class Assistant:
 
     evidence_policy: EvidencePolicy = DEFAULT_POLICY
     budget: BudgetPolicy = DEFAULT_BUDGET
+    quote_policy: QuotePolicy = DEFAULT_QUOTES
 
     def reload_index(self) -> None:
         """Pick up a re-built index (after an upload or removal)."""
@@ -285,7 +281,7 @@ class Assistant:
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
         answer = self.finalize(question, standalone, text, shown, timings, models)
-        if answer.abstained and _rejected(answer) and shown:
+        if answer.abstained and _rejected(answer) and shown and calls[0] < self.quote_policy.max_generations:
             # A small model answers from one passage far better than from three (it mixes up their figures
             # and headings): before refusing, ask once more over the best passage alone. Only the best one:
             # every extra try is one more chance for an unanswerable question to slip through the checks.
@@ -295,10 +291,54 @@ class Assistant:
             if not alone.abstained:
                 answer = dataclasses.replace(alone, warnings=answer.warnings + ["answered again from passage [1] alone"]
                                              + alone.warnings)
-        if not answer.abstained:
-            answer = yield from self._refocus(question, standalone, answer, shown, t0, timings, models, calls)
         timings["total_s"] = time.perf_counter() - t0
-        yield "done", prep.attach(dataclasses.replace(answer, generations=calls[0]))
+        yield "done", self.quote_first(prep, prep.attach(dataclasses.replace(answer, generations=calls[0])))
+
+    def quote_first(self, prep: "Prepared", answer: Answer) -> Answer:
+        """``answer`` with the report's own sentences quoted under its line (rag/quote.py): the sentence its cited
+        passage supports it with, then the best evidence unit; with no checked line, the best units alone when the
+        first is quotable (``quotable_alone``), else the refusal as it was."""
+        policy, passages = self.quote_policy, prep.passages
+        citations, quotes, taken = list(answer.citations), [], []
+        spare = iter(range(len(passages) + 1, len(passages) + 1 + policy.max_quoted))  # numbers past the passages
+
+        def add(n: int, chunk: Chunk, start: int, end: int, level: str) -> None:
+            key = (chunk.chunk_id, start, end)
+            if len(quotes) >= policy.max_quoted or any(overlaps(key, t) for t in taken):
+                return
+            n = n or next(spare)
+            taken.append(key)
+            quotes.append(Quote(n, chunk.text[start:end].strip(), chunk.doc, chunk.title, chunk.date, level))
+            if all(c.n != n for c in citations):
+                citations.append(Citation(n, chunk.doc, chunk.title, chunk.section, chunk.text, chunk.date,
+                                          chunk.page, (start, end)))
+
+        if answer.abstained:
+            if prep.gap or not prep.units or not self.quotable_alone(prep.standalone, prep.units[0]):
+                return answer
+            units = prep.units[:policy.max_quoted]
+        else:
+            for c in answer.citations:  # the sentence the line rests on, in the passage it cites
+                if c.span and 0 < c.n <= len(passages):
+                    p = passages[c.n - 1]
+                    add(c.n, p.chunk, *c.span, p.level)
+                    break
+            units = prep.units[:1]
+        for u in units:
+            add(u.n, u.chunk, u.start, u.end, u.level)
+        line = "" if answer.abstained else answer.text
+        warnings = answer.warnings + ([f"no checked answer line: the best evidence is quoted alone "
+                                       f"(score {prep.units[0].score:.2f})"] if answer.abstained else [])
+        return dataclasses.replace(answer, text=compose(line, quotes), abstained=False, line=line,
+                                   quotes=[q.to_dict() for q in quotes], citations=citations, warnings=warnings)
+
+    def quotable_alone(self, question: str, unit: EvidenceUnit) -> bool:
+        """Whether an evidence unit may stand as the answer with no model line: it scores at least
+        ``QuotePolicy.min_score_alone`` and, with its report's title and date, names every key term of the question
+        (a year, a name)."""
+        if unit.score < self.quote_policy.min_score_alone:
+            return False
+        return not missing_key_terms(question, " ".join([unit.text, unit.chunk.title, unit.chunk.date]))
 
     def prepare(self, question: str, history: list[tuple[str, str]] | None = None) -> "Prepared":
         """Everything before generation: the standalone question, retrieval, the abstention check, the passages the
@@ -326,43 +366,7 @@ class Assistant:
         chars = self.evidence_policy.window_chars
         return chars * 3 // 2 if asks_for_list(question) else chars
 
-    def focus(self, question: str, answer: Answer, shown: list[Hit]) -> float | None:
-        """Share of the question held by the best cited clause stating the answer's figures (None: no figure)."""
-        cited = [shown[c.n - 1].chunk for c in answer.citations if 0 < c.n <= len(shown)]
-        clauses = figure_clauses(answer.text, question, cited)
-        if not clauses:
-            return None
-        return max(self.retriever.reranker.sentence_score(question, c) for c in clauses)
-
-    def _refocus(self, question: str, standalone: str, answer: Answer, hits: list[Hit], t0: float,
-                 timings: dict, models: dict, calls: list[int]):
-        """The answer, or a second reading whose figures come from a clause about what was asked (see MIN_FOCUS).
-
-        First the same question over tighter excerpts (fewer neighbouring clauses to pick from), then
-        ``Settings.samples`` sampled readings. Each costs only its generation when the passages are unchanged
-        (llama.cpp keeps the processed prompt prefix). Yields ("verify", n) before drawing n readings.
-        """
-        focus = self.focus(standalone, answer, hits)
-        if focus is None or focus >= MIN_FOCUS:
-            return answer
-        tries = [{"passage_chars": FOCUS_PASSAGE_CHARS}] + [
-            {"temperature": SAMPLE_TEMPERATURE, "seed": seed} for seed in range(1, self.settings.samples + 1)]
-        yield "verify", len(tries)
-        best, best_focus, need = answer, focus, focus + MIN_FOCUS
-        for how in tries:
-            text = _drain(self._generate(standalone, hits, t0, timings, calls, **how))
-            other = self.finalize(question, standalone, text, hits, timings, models)
-            other_focus = None if other.abstained else self.focus(standalone, other, hits)
-            if other_focus is not None and other_focus >= need and other_focus > best_focus:
-                best, best_focus = other, other_focus
-        if best is answer:
-            return answer
-        note = (f"replaced {strip_citations(answer.text)[:60]!r}: its figures come from a clause holding {focus:.0%} "
-                f"of the question; a second reading's clause holds {best_focus:.0%}")
-        return dataclasses.replace(best, warnings=answer.warnings + [note] + best.warnings)
-
-    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, calls: list[int],
-                  temperature: float | None = None, seed: int | None = None, passage_chars: int | None = None):
+    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, calls: list[int]):
         """Stream one generation per part of the question as ("token", text) events, each counted in ``calls[0]``;
         returns the whole text.
 
@@ -375,12 +379,10 @@ class Assistant:
             if texts:
                 yield "token", " "
             pieces: list[str] = []
-            sampling = {"seed": seed} if seed is not None else {}  # fakes and old backends take no seed
-            messages = self.fit_messages(question, hits, part, passage_chars)
+            messages = self.fit_messages(question, hits, part)
             calls[0] += 1
             for tok in self.llm.stream(messages, max_tokens=self.settings.max_tokens,
-                                       temperature=self.settings.temperature if temperature is None else temperature,
-                                       **sampling):
+                                       temperature=self.settings.temperature):
                 timings.setdefault("ttft_s", time.perf_counter() - t0)
                 pieces.append(tok)
                 yield "token", tok
@@ -449,15 +451,6 @@ def _span_in_chunk(window: EvidenceUnit, group: list[EvidenceUnit], answer: str)
 def _rejected(answer: Answer) -> bool:
     """The model answered but the checks turned the answer down (not: it refused, or nothing was found)."""
     return any(w.startswith(("answer rejected", "removed figures", "removed names")) for w in answer.warnings)
-
-
-def _drain(events) -> object:
-    """Run an event generator to its end, dropping its events; returns what it returns."""
-    while True:
-        try:
-            next(events)
-        except StopIteration as done:
-            return done.value
 
 
 def _short(text: str, n: int) -> str:

@@ -23,6 +23,11 @@ def cmd_index(args) -> int:
     from .store import IndexStore
 
     settings = _settings(args)
+    if args.export_vectors:
+        from .indexer import export_vectors
+        n = export_vectors(settings)
+        print(f"Wrote {n} vectors of the reports in {settings.reports_dir} to {settings.vectors_dir}.")
+        return 0
     if args.list:
         stored = IndexStore(settings.index_dir).load()
         if stored is None:
@@ -78,9 +83,6 @@ def cmd_ask(args) -> int:
             elif event == "retry":
                 print(f"The answer failed the checks; asking again over passage [{payload}] alone...",
                       file=sys.stderr, flush=True)
-            elif event == "verify":
-                print(f"The figure may come from a neighbouring clause; drawing {payload} more readings...",
-                      file=sys.stderr, flush=True)
             elif event == "done":
                 answer = payload
     except QuestionTooLong as e:
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-read and re-embed everything; an unreadable index is set aside (kept) and rebuilt "
                         "from the paths given plus the uploads folder")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
+    i.add_argument("--export-vectors", action="store_true",
+                   help="write the bundled reports' vectors to RAG_VECTORS_DIR (data/vectors) for shipping")
     i.add_argument("--index-dir")
     i.set_defaults(func=cmd_index)
 

@@ -37,13 +37,13 @@ class Settings:
     n_gpu_layers: int = -1  # offload everything when llama.cpp was built with a GPU backend
     max_tokens: int = 256
     temperature: float = 0.0
-    samples: int = 3  # sampled second readings of an answer whose figure looks off-topic (rag/assistant.py)
     # Paths
     reports_dir: str = str(ROOT / "data" / "reports")
     index_dir: str = str(ROOT / "index")
     cache_dir: str = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tro-ly-bao-cao")
     prompts_dir: str = str(ROOT / "prompts")
     uploads_dir: str = str(ROOT / "data" / "uploads")
+    vectors_dir: str = str(ROOT / "data" / "vectors")  # the bundled reports' vectors, shipped (rag/embed_cache.py)
     # Chunking (chosen on the dev set, see eval/RESULTS.md)
     chunk_size: int = 700
     chunk_overlap: int = 120

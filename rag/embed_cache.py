@@ -1,11 +1,14 @@
-"""Vectors an unfinished indexing run already computed, so the next run does not embed them again.
+"""Vectors kept outside the index, keyed by embedder id and text hash, so the indexer need not embed them again.
 
-Each embedded batch is written to ``index/.embed-cache/<embedder-id hash>/`` as ``<n>.npy`` (float32 rows)
-and ``<n>.json`` (their text hashes), each file written to a temporary name and renamed; the ``.json``
-goes last, so a batch without one, or with a damaged file, is skipped. No pickle: ``np.load(allow_pickle=False)``.
-The indexer removes the whole cache once the index is saved.
+Two uses: ``index/.embed-cache/``, the batches an unfinished indexing run already computed (removed once the
+index is saved), and ``data/vectors/``, the bundled reports' vectors shipped with the code so a fresh clone
+serves answers in seconds (the indexer re-embeds a few of them to check before trusting them).
 
-Example: ``EmbedCache("index", embedder.id).load()`` -> ``{text_hash: vector}``
+Each batch is written under ``<root>/<embedder-id hash>/`` as ``<n>.npy`` (float32 rows) and ``<n>.json``
+(their text hashes), each file written to a temporary name and renamed; the ``.json`` goes last, so a batch
+without one, or with a damaged file, is skipped. No pickle: ``np.load(allow_pickle=False)``.
+
+Example: ``EmbedCache("index/.embed-cache", embedder.id).load(384)`` -> ``{text_hash: vector}``
 """
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ import numpy as np
 
 
 class EmbedCache:
-    def __init__(self, index_dir: str | Path, embedder_id: str):
-        self.root = Path(index_dir) / ".embed-cache"
+    def __init__(self, root: str | Path, embedder_id: str):
+        self.root = Path(root)
         self.dir = self.root / hashlib.sha256(embedder_id.encode("utf-8")).hexdigest()[:16]
 
     def load(self, dim: int) -> dict[str, np.ndarray]:
@@ -37,9 +40,9 @@ class EmbedCache:
                 vectors.update(zip(hashes, batch))
         return vectors
 
-    def add(self, hashes: list[str], vectors: np.ndarray) -> None:
+    def add(self, hashes: list[str], vectors: np.ndarray, name: str | None = None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        stem = self.dir / uuid.uuid4().hex
+        stem = self.dir / (name or uuid.uuid4().hex)
         _write(stem.with_suffix(".npy"), lambda f: np.save(f, np.asarray(vectors, np.float32), allow_pickle=False))
         _write(stem.with_suffix(".json"), lambda f: f.write(json.dumps(hashes).encode("utf-8")))
 

@@ -584,21 +584,6 @@ def excerpt_span(passage: str, question: str, max_chars: int) -> tuple[int, int]
     return start, end
 
 
-def figure_clauses(answer: str, question: str, passages: list[Chunk]) -> list[str]:
-    """The "; "-clauses of ``passages`` that state a figure of the answer the question does not already name.
-
-    Reports pack many results into one sentence ("…tuổi thọ trung bình 72,7 tuổi; Tỷ số giới tính 112 bé
-    trai/100 bé gái; …"): the clause the figure came from says what the figure is about.
-    Example: ``figure_clauses("112 bé trai [1]", "tuổi thọ?", [Chunk(doc="a", text="tuổi thọ 72,7; giới tính 112")])``
-    -> ``["giới tính 112"]``
-    """
-    figures = _answer_numbers(answer) - numbers_in(question)
-    if not figures:
-        return []
-    return [clause.strip() for p in passages for m in SENTENCE.finditer(p.text)
-            for clause in re.split(r";\s+", m.group(0)) if figures & numbers_in(clause)]
-
-
 def _units(passage: str, longest: int) -> list[tuple[int, int]]:
     """Sentence spans of ``passage``; a sentence longer than ``longest`` is split into its "; " clauses.
 

@@ -161,10 +161,13 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
             report.rebuilt_reason = f"embedder_id changed ({old.manifest.get('embedder_id')!r} -> {embedder.id!r})"
             log.warning("Re-embedding the whole index: %s", report.rebuilt_reason)
             vector_cache = {}
-        resume = EmbedCache(settings.index_dir, embedder.id)
+        resume = EmbedCache(Path(settings.index_dir) / ".embed-cache", embedder.id)
         resumed = resume.load(embedder.dim)
         if resumed:
             log.info("Reusing %d vectors computed by an interrupted run", len(resumed))
+        shipped = _checked(EmbedCache(settings.vectors_dir, embedder.id).load(embedder.dim),
+                           [c for chunks in new_chunks.values() for c in chunks], embedder)
+        resumed = {**shipped, **resumed}
         final_chunks: list[Chunk] = []
         final_hashes: list[str] = []
         rows: list[np.ndarray | None] = []
@@ -200,6 +203,44 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
         report.seconds = {"load": t_load - t0, "chunk": t_chunk - t_load, "embed": t_embed - t_embed0,
                           "save": time.perf_counter() - t_embed}
     return report
+
+
+SHIPPED_PROBES = 4  # shipped vectors re-embedded before the rest are trusted: ~0.5 s, catches another model build
+SHIPPED_MIN_COSINE = 0.999  # the same model on another CPU agrees to ~1e-6; another model or a damaged file does not
+
+
+def _checked(shipped: dict[str, np.ndarray], chunks: list[Chunk], embedder) -> dict[str, np.ndarray]:
+    """The shipped vectors (``Settings.vectors_dir``) when a few of those this run needs, embedded again here,
+    come out the same; none otherwise (logged), so a stale or damaged file costs time, never wrong vectors."""
+    needed = list({h: c.embed_text() for c in chunks if (h := text_hash(c.embed_text())) in shipped}.items())
+    if not needed:
+        return {}
+    probes = needed[::max(1, len(needed) // SHIPPED_PROBES)][:SHIPPED_PROBES]
+    for (h, _), fresh in zip(probes, embedder.embed_passages([t for _, t in probes])):
+        old = shipped[h]
+        cosine = float(np.dot(fresh, old) / (np.linalg.norm(fresh) * np.linalg.norm(old) + 1e-12))
+        if cosine < SHIPPED_MIN_COSINE:
+            log.warning("Shipped vectors ignored: one re-embedded here differs (cosine %.4f); embedding all", cosine)
+            return {}
+    log.info("Using %d shipped vectors (%d re-embedded to check)", len(needed), len(probes))
+    return shipped
+
+
+def export_vectors(settings: Settings) -> int:
+    """Write the current index's vectors of the reports under ``reports_dir`` to ``vectors_dir`` (one batch, keyed
+    by embedder id and text hash) for shipping with the code; returns how many. Run after the bundled reports
+    change: ``python -m rag index --export-vectors``."""
+    import shutil
+    stored = IndexStore(settings.index_dir).load()
+    if stored is None:
+        raise IndexError_(f"No index in {settings.index_dir}: build it first with `python -m rag index`.")
+    reports = Path(settings.reports_dir).resolve()
+    sources = {d: Path(m.get("source") or "/").resolve() for d, m in stored.docs.items()}
+    rows = {h: i for i, (c, h) in enumerate(zip(stored.chunks, stored.hashes)) if reports in sources[c.doc].parents}
+    out = EmbedCache(settings.vectors_dir, stored.manifest["embedder_id"])
+    shutil.rmtree(out.dir, ignore_errors=True)
+    out.add(list(rows), stored.vectors[list(rows.values())], name="vectors")
+    return len(rows)
 
 
 def _existing(paths: list[Path]) -> tuple[list[Path], list[LoadError]]:

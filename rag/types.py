@@ -119,13 +119,17 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)  # the passages shown to the LLM; [n] cites evidence[n-1]
     units: list[dict[str, Any]] = field(default_factory=list)  # the sentences they were built around, best first
-    # LLM generations that wrote the answer: one per part of the question in each attempt (the first, the retry over
-    # passage [1], second readings); 0 when it abstained before generating. The follow-up rewrite is not counted.
+    # LLM generations that wrote the answer, at most QuotePolicy.max_generations: one per part of the question in each
+    # attempt (the first, the retry over passage [1]); 0 when it abstained before generating. The follow-up rewrite
+    # is not counted.
     generations: int = 0
+    line: str = ""  # the model's checked short answer ('' when the quotes stand alone or it abstained)
+    quotes: list[dict[str, Any]] = field(default_factory=list)  # the report's sentences quoted (rag/quote.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "text": self.text, "abstained": self.abstained,
                 "citations": [c.to_dict() for c in self.citations],
                 "retrieved": [h.to_dict() for h in self.retrieved],
                 "evidence": self.evidence, "units": self.units, "timings": self.timings, "models": self.models,
-                "standalone_query": self.standalone_query, "warnings": self.warnings, "generations": self.generations}
+                "standalone_query": self.standalone_query, "warnings": self.warnings, "generations": self.generations,
+                "line": self.line, "quotes": self.quotes}

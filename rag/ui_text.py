@@ -11,6 +11,8 @@ import html
 import re
 import unicodedata
 
+from .quote import QUOTE_LABEL
+
 APP_TITLE = "Trợ lý Báo cáo"
 APP_SUBTITLE = ("Hỏi đáp về các báo cáo của cơ quan nhà nước. Mỗi câu trả lời kèm nguồn trích dẫn [1], [2]… "
                 "— bấm vào số để xem đoạn văn gốc.")
@@ -50,7 +52,7 @@ WRITING = "⏳ Đã tìm thấy {n} đoạn liên quan, đang soạn câu trả 
 # While the model writes, its text is a draft: shown muted under this label, replaced by the checked answer.
 DRAFT_LABEL = "Bản nháp — đang kiểm tra với báo cáo, có thể thay đổi"
 RECHECKING = "⏳ Bản nháp chưa khớp với báo cáo; đang viết lại từ đoạn phù hợp nhất…"
-VERIFYING = "⏳ Đang kiểm tra lại con số với báo cáo…"
+EVIDENCE_PREVIEW = "Câu phù hợp nhất trong báo cáo (đang soạn câu trả lời ngắn):"
 WAITING = "⏳ Trợ lý đang trả lời người khác; câu hỏi của bạn đang chờ (thứ {n} trong hàng đợi)…"
 BUSY = ("Trợ lý đang bận trả lời {n} câu hỏi khác. Vui lòng thử lại sau ít phút.")
 UNDERSTOOD = "Câu hỏi được hiểu là: {q}"
@@ -229,12 +231,42 @@ def render_turn_message(turn: dict) -> str:
         return (f'<div class="abstain"><strong>{esc(turn["text"] or ABSTAIN_DEFAULT)}</strong><br>'
                 f'<span>{esc(ABSTAIN_HINT)}</span></div>' + understood_html(turn) + timing_html)
     cited = {c["n"] for c in turn.get("citations", [])}
-    body = answer_markdown(turn["text"], turn["id"], cited)
+    shown_text = turn.get("line", "") if turn.get("quotes") else turn["text"]
+    body = answer_markdown(shown_text, turn["id"], cited) + quotes_html(turn)
     unmarked = sorted(cited - {int(n) for n in _MARKER.findall(turn["text"])})
     if unmarked:  # a source attached without a marker in the text must still be reachable
         links = " ".join(_cite_link(turn["id"], n) for n in unmarked)
         body += f'\n\n<span class="cite-footer">{SOURCES_LABEL} {links}</span>'
     return body + understood_html(turn) + inline_sources_html(turn) + timing_html
+
+
+_FIGURE = re.compile(r"\d[\d.,]*\d|\d")
+
+
+def _mark_figures(text: str, line: str) -> str:
+    """Escape a quoted sentence and highlight the figures the answer line states (the ones an official copies)."""
+    figures = {f for f in _FIGURE.findall(_MARKER.sub("", line)) if len(f) > 1}
+    body = esc(text)
+    if not figures:
+        return body
+    return _FIGURE.sub(lambda m: f"<mark>{m.group(0)}</mark>" if m.group(0) in figures else m.group(0), body)
+
+
+def quotes_html(turn: dict) -> str:
+    """The report's own sentences under the answer line, each with its citation link and its report."""
+    quotes = turn.get("quotes") or []
+    if not quotes:
+        return ""
+    items = "".join(
+        f'<blockquote class="quote">«{_mark_figures(q["text"], turn.get("line", ""))}» <span class="cites">[{_cite_link(turn["id"], q["n"], str(q["n"]))}]'
+        f'</span><div class="quote-meta">{esc(" · ".join(b for b in (level_label(q.get("level", "")), q.get("title", ""), q.get("date", "")) if b))}'
+        f'</div></blockquote>' for q in quotes)
+    return f'\n\n<div class="quote-label">{esc(QUOTE_LABEL)}</div>{items}'
+
+
+def evidence_preview(text: str) -> str:
+    """The best evidence sentence, shown while the short answer is written (it is quoted in the answer too)."""
+    return f'\n\n<div class="draft"><div class="draft-label">{esc(EVIDENCE_PREVIEW)}</div>«{esc(text.strip())}»</div>'
 
 
 def understood_html(turn: dict) -> str:

@@ -45,11 +45,11 @@ def dev_item(qid: str) -> dict:
 class StubAssistant:
     """Mimics Assistant.ask_stream; records the history and top_k it was called with."""
 
-    def __init__(self, settings, abstain=False, fail=False, retry=False, verify=False, understood=""):
+    def __init__(self, settings, abstain=False, fail=False, retry=False, understood="", quote=False):
         from rag.types import Chunk, Hit
         self.settings = settings
         self.calls = []
-        self.abstain, self.fail, self.retry, self.verify = abstain, fail, retry, verify
+        self.abstain, self.fail, self.retry, self.quote = abstain, fail, retry, quote
         self.understood = understood
         chunk = Chunk(doc="r.txt", text="Mở đầu.\nThu ngân sách đạt 1.234 tỷ đồng. Kết thúc.", title="Báo cáo X",
                       date="12/2021", heading_path=["I. KINH TẾ"])
@@ -85,16 +85,20 @@ class StubAssistant:
         if self.retry:  # a first answer the checks rejected, then the answer over passage [1] alone
             yield "token", "Báo cáo X — I. KINH TẾ [2]"
             yield "retry", 1
+        yield "evidence", [type("Unit", (), {"text": "Thu ngân sách đạt 1.234 tỷ đồng."})()]
         for tok in ["Thu ", "ngân sách ", "đạt ", "1.234 tỷ ", "đồng <x> [1]."]:
             yield "token", tok
-        if self.verify:  # the figure looked off-topic: second readings are drawn before the final answer
-            yield "verify", 4
         text = self.hits[0].chunk.text
         a = text.index("Thu")
         cit = Citation(1, "r.txt", "Báo cáo X", "I. KINH TẾ", text, "12/2021", None, (a, text.index("Kết")))
-        yield "done", Answer(question, "Thu ngân sách đạt 1.234 tỷ đồng <x> [1].", False, [cit], self.hits,
+        line = "Thu ngân sách đạt 1.234 tỷ đồng <x> [1]."
+        quotes = [{"n": 1, "text": "Thu ngân sách đạt 1.234 tỷ đồng.", "doc": "r.txt", "title": "Báo cáo X",
+                   "date": "12/2021", "level": "tỉnh"}] if self.quote else []
+        yield "done", Answer(question, line + ("\n\nBáo cáo nêu:\n«Thu ngân sách đạt 1.234 tỷ đồng.» [1]"
+                                               if quotes else ""), False, [cit], self.hits,
                              {"retrieval_s": 0.12, "ttft_s": 0.5, "total_s": 1.5},
-                             standalone_query=self.understood or question)
+                             standalone_query=self.understood or question, line=line if quotes else "",
+                             quotes=quotes)
 
     def ask(self, question, history=None):
         out = None
@@ -159,17 +163,21 @@ def test_draft_is_marked_until_checked_and_a_rejected_draft_is_withdrawn(app_mod
     assert "1.234 tỷ đồng" in contents[-1] and 'class="draft"' not in contents[-1]
 
 
-def test_second_readings_are_announced_in_plain_words(app_module, tmp_path, monkeypatch):
-    """Issue 16.11: no jargon ("token đầu", "đối chiếu thêm 4 lần") in status lines."""
+def test_best_sentence_shows_before_generation_then_the_quoted_answer(app_module, tmp_path, monkeypatch):
+    """Issue 17 (UI): the best evidence sentence is on screen before the model writes; the final answer shows the
+    checked line, then the report's sentence quoted with its citation and report; 16.11: plain words."""
     from rag import ui_text as T
     from rag.config import Settings
     monkeypatch.setattr(app_module, "STREAM_INTERVAL_S", 0.0)
-    ui = app_module.ReportApp(StubAssistant(Settings(index_dir=str(tmp_path)), verify=True))
+    ui = app_module.ReportApp(StubAssistant(Settings(index_dir=str(tmp_path)), quote=True))
     contents = [step[1][-1]["content"] for step in _run(ui.respond("Thu ngân sách?", [], 3))
                 if isinstance(step[1], list)]
-    verifying = next(c for c in contents if T.VERIFYING in c)
-    assert "1.234 tỷ" in verifying  # the draft stays visible meanwhile
-    assert T.VERIFYING not in contents[-1] and "1.234 tỷ đồng" in contents[-1]
+    first_token = next(i for i, c in enumerate(contents) if "Thu ngân sách đạt 1.234 tỷ đồng." in c)
+    assert T.EVIDENCE_PREVIEW in contents[first_token] and 'class="draft"' in contents[first_token]
+    final = contents[-1]
+    assert final.index("Thu ngân sách đạt 1.234 tỷ đồng &lt;x&gt;") < final.index("Báo cáo nêu:")
+    assert '<blockquote class="quote">«Thu ngân sách đạt <mark>1.234</mark> tỷ đồng.»' in final  # the figure stated
+    assert "Tỉnh · Báo cáo X · 12/2021" in final and 'href="#nguon-1-1"' in final
     for text in contents + [T.timing_line({"retrieval_s": 0.1, "ttft_s": 0.4, "total_s": 2.0}), T.TOPK_LABEL]:
         assert not re.search(r"token|đối chiếu thêm \d|top-k|truy xuất", text), text
 
@@ -680,7 +688,7 @@ def test_same_name_upload_replaces_and_removal_asks_first(page, server, tmp_path
     expect(page.locator("#docs-table")).to_contain_text("bao-cao-dan-ngua.txt")
     page.locator("#remove").click()
     page.locator("#remove-yes").click()
-    expect(page.locator("#docs-status")).to_contain_text("Đã xoá")
+    expect(page.locator("#docs-status")).to_contain_text("Đã xoá", timeout=UPLOAD_S * 1000)  # a re-index
     expect(page.locator("#docs-table")).not_to_contain_text("bao-cao-dan-ngua.txt")
 
     legacy = tmp_path / "bao-cao-cu.txt"

@@ -492,6 +492,29 @@ def test_an_interrupted_run_resumes_with_the_vectors_it_computed(tmp_path, monke
     assert not (d / ".embed-cache").exists()  # saved: the resume cache is gone
 
 
+def test_shipped_vectors_are_checked_then_used_and_a_wrong_file_is_ignored(small_index: BuiltIndex, tmp_path):
+    """A fresh clone embeds nothing for the bundled reports: their vectors ship in ``vectors_dir`` (keyed by
+    embedder id and text hash); a few are re-embedded to check first, and vectors that do not match are dropped."""
+    from rag.embed_cache import EmbedCache
+    from rag.indexer import export_vectors
+    vectors_dir = tmp_path / "vectors"
+    settings = index_settings(small_index.index_dir, small_index.corpus, vectors_dir=str(vectors_dir))
+    assert export_vectors(settings) == small_index.n_chunks
+    fresh = index_settings(tmp_path / "fresh", small_index.corpus, vectors_dir=str(vectors_dir))
+    report = index_paths([small_index.corpus], fresh, progress=False)
+    assert report.embedded == 0 and report.chunks == small_index.n_chunks
+    assert np.allclose(load(tmp_path / "fresh").vectors, load(small_index.index_dir).vectors)
+
+    shipped = EmbedCache(vectors_dir, load(small_index.index_dir).manifest["embedder_id"])
+    hashes = json.loads((shipped.dir / "vectors.json").read_text())
+    vectors = np.load(shipped.dir / "vectors.npy")
+    shipped.add(hashes, np.roll(vectors, 1, axis=0), name="vectors")  # every vector under another text's hash
+    again = index_settings(tmp_path / "again", small_index.corpus, vectors_dir=str(vectors_dir))
+    report = index_paths([small_index.corpus], again, progress=False)
+    assert report.embedded == small_index.n_chunks  # all embedded here, none of the wrong ones kept
+    assert np.allclose(load(tmp_path / "again").vectors, load(small_index.index_dir).vectors, atol=1e-5)
+
+
 # --- CLI -----------------------------------------------------------------------------------------------
 
 def _run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
