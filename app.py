@@ -90,8 +90,7 @@ blockquote.quote { margin: .3em 0 .4em; padding: .2em 0 .2em .7em; border-left: 
 a.cite + a.cite { margin-left: 1px; }
 details.inline-sources { display: none; margin-top: .5em; }
 details.inline-sources > summary { cursor: pointer; color: var(--color-accent); }
-.src-issuer { font-weight: 600; text-transform: none; }
-.src-issuer::after { content: ""; }
+.src-issuer { font-weight: 600; }
 #docs-table table.docs { width: 100%; border-collapse: collapse; font-size: .92em; border: none; }
 #docs-table table.docs th, #docs-table table.docs td { text-align: left; padding: .4em .5em; border: none;
   border-bottom: 1px solid var(--border-color-primary);
@@ -339,6 +338,9 @@ class ReportApp:
             finally:
                 if stream is not None:
                     stream.close()  # a stopped generation ends here, not after its last token
+                key = getattr(request, "session_hash", None) or ""
+                if self._stops.get(key) is stopped:
+                    del self._stops[key]  # one event per running question, not one per session ever seen
         turns.append(turn)
         yield ChatView(chat=chat_messages(turns), sources=T.render_sources(turns), turns=turns, asking="",
                        **_busy_controls(False)).out()
@@ -725,6 +727,7 @@ def main() -> int:
         assistant = Assistant(settings)
         print(f"Loading the language model '{settings.llm_model}'...", flush=True)
         _ = assistant.llm
+        _ = assistant.restorer  # built now (~3 s), not on the first accentless question, so evidence shows at once
     except IndexError_ as e:
         print(str(e), file=sys.stderr)
         return 1

@@ -296,15 +296,18 @@ class Assistant:
 
     def quote_first(self, prep: "Prepared", answer: Answer) -> Answer:
         """``answer`` with the report's own sentences quoted under its line (rag/quote.py): the sentence its cited
-        passage supports it with, then the best evidence unit; with no checked line, the best units alone when the
-        first is quotable (``quotable_alone``), else the refusal as it was."""
+        passage supports it with, then the best evidence unit (for a list question, then the further units of the
+        first quote's report); with no checked line, the best units alone when the first is quotable
+        (``quotable_alone``), else the refusal as it was."""
         policy, passages = self.quote_policy, prep.passages
+        many = asks_for_list(prep.standalone)
+        limit = policy.max_quoted_list if many else policy.max_quoted
         citations, quotes, taken = list(answer.citations), [], []
-        spare = iter(range(len(passages) + 1, len(passages) + 1 + policy.max_quoted))  # numbers past the passages
+        spare = iter(range(len(passages) + 1, len(passages) + 1 + limit))  # citation numbers past the passages
 
         def add(n: int, chunk: Chunk, start: int, end: int, level: str) -> None:
             key = (chunk.chunk_id, start, end)
-            if len(quotes) >= policy.max_quoted or any(overlaps(key, t) for t in taken):
+            if len(quotes) >= limit or any(overlaps(key, t) for t in taken):
                 return
             n = n or next(spare)
             taken.append(key)
@@ -326,6 +329,10 @@ class Assistant:
             units = prep.units[:1]
         for u in units:
             add(u.n, u.chunk, u.start, u.end, u.level)
+        if many and quotes:  # a list: the rest of it from the same report, never another report's items
+            for u in prep.units:
+                if u.chunk.doc == quotes[0].doc:
+                    add(u.n, u.chunk, u.start, u.end, u.level)
         line = "" if answer.abstained else answer.text
         warnings = answer.warnings + ([f"no checked answer line: the best evidence is quoted alone "
                                        f"(score {prep.units[0].score:.2f})"] if answer.abstained else [])

@@ -243,13 +243,16 @@ def render_turn_message(turn: dict) -> str:
 _FIGURE = re.compile(r"\d[\d.,]*\d|\d")
 
 
-def _mark_figures(text: str, line: str) -> str:
-    """Escape a quoted sentence and highlight the figures the answer line states (the ones an official copies)."""
-    figures = {f for f in _FIGURE.findall(_MARKER.sub("", line)) if len(f) > 1}
-    body = esc(text)
-    if not figures:
-        return body
-    return _FIGURE.sub(lambda m: f"<mark>{m.group(0)}</mark>" if m.group(0) in figures else m.group(0), body)
+def _mark_figures(text: str, line: str, question: str = "") -> str:
+    """Escape a quoted sentence and highlight the figures the answer line states (the ones an official copies),
+    not those the question already names (the year asked)."""
+    figures = {f for f in _FIGURE.findall(_MARKER.sub("", line)) if len(f) > 1} - set(_FIGURE.findall(question))
+    out, last = [], 0
+    for m in _FIGURE.finditer(text):  # marked in the raw text: escaping first would expose "&#x27;" digits
+        if m.group(0) in figures:
+            out += [esc(text[last:m.start()]), f"<mark>{m.group(0)}</mark>"]
+            last = m.end()
+    return "".join(out) + esc(text[last:])
 
 
 def quotes_html(turn: dict) -> str:
@@ -257,11 +260,13 @@ def quotes_html(turn: dict) -> str:
     quotes = turn.get("quotes") or []
     if not quotes:
         return ""
-    items = "".join(
-        f'<blockquote class="quote">«{_mark_figures(q["text"], turn.get("line", ""))}» <span class="cites">[{_cite_link(turn["id"], q["n"], str(q["n"]))}]'
-        f'</span><div class="quote-meta">{esc(" · ".join(b for b in (level_label(q.get("level", "")), q.get("title", ""), q.get("date", "")) if b))}'
-        f'</div></blockquote>' for q in quotes)
-    return f'\n\n<div class="quote-label">{esc(QUOTE_LABEL)}</div>{items}'
+    items = []
+    for q in quotes:
+        meta = " · ".join(b for b in (level_label(q.get("level", "")), q.get("title", ""), q.get("date", "")) if b)
+        link = _cite_link(turn["id"], q["n"], str(q["n"]))
+        items.append(f'<blockquote class="quote">«{_mark_figures(q["text"], turn.get("line", ""), turn.get("question", ""))}» '
+                     f'<span class="cites">[{link}]</span><div class="quote-meta">{esc(meta)}</div></blockquote>')
+    return f'\n\n<div class="quote-label">{esc(QUOTE_LABEL)}</div>' + "".join(items)
 
 
 def evidence_preview(text: str) -> str:

@@ -344,6 +344,17 @@ def test_citation_markers_are_grouped(text, expected):
     assert re.sub(r'<a class="cite" href="#nguon-7-(\d)" title="Xem nguồn \[\d\]">\d</a>', r"L\1", html) == expected
 
 
+@pytest.mark.parametrize("quote, line, expected", [
+    ("Đạt 1.234 tỷ, tăng 5%.", "Đạt 1.234 tỷ [1].", "Đạt <mark>1.234</mark> tỷ, tăng 5%."),
+    ("Xã 'A' có 27 hộ.", "Có 27 hộ [2].", "Xã &#x27;A&#x27; có <mark>27</mark> hộ."),  # entity digits untouched
+    ("Có 3 xã <b>.", "", "Có 3 xã &lt;b&gt;."),  # no line: nothing marked, all escaped
+    ("Tháng 5/2021 hòa lưới.", "Hòa lưới tháng 5/2021 [1].", "Tháng 5/2021 hòa lưới."),  # the year asked: not marked
+])
+def test_quoted_figures_stated_by_the_line_are_highlighted(quote, line, expected):
+    from rag import ui_text as T
+    assert T._mark_figures(quote, line, "Nhà máy nào hòa lưới năm 2021?") == expected
+
+
 def test_citation_without_marker_is_still_linked():
     from rag import ui_text as T
     turn = {"id": 2, "kind": "answer", "text": "Bạch Đằng.", "citations": [{"n": 1, "doc": "a.txt"}], "timings": {}}

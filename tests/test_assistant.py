@@ -468,6 +468,27 @@ def test_checked_line_is_shown_above_the_sentence_it_rests_on(settings, retrieve
     assert len({q["text"] for q in answer.quotes}) == len(answer.quotes)  # never the same sentence twice
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("Nêu các nhiệm vụ chính về chuyển đổi số?", ["a1", "a2", "a3", "a4"]),  # a list: the rest of it, one report
+    ("Thu ngân sách đạt bao nhiêu?", ["a1"]),  # one figure, no citation: the best unit alone
+])
+def test_a_list_question_quotes_more_of_the_same_report(assistant, question, expected):
+    """Crafted evidence: units of two reports interleaved, best first. A list question gets up to
+    ``max_quoted_list`` sentences, all from the first quote's report; any other gets ``max_quoted``."""
+    from rag.assistant import Prepared
+    from rag.evidence import EvidenceUnit
+    from rag.types import Answer, Chunk
+
+    def unit(doc: str, i: int) -> EvidenceUnit:
+        chunk = Chunk(doc=doc, text=f"Câu {doc}{i} của báo cáo.", title=doc, date="2021", chunk_id=f"{doc}#{i}")
+        return EvidenceUnit(0, chunk, 0, len(chunk.text), 1.0 - i / 10, "tỉnh")
+    units = [unit("a", 1), unit("b", 1), unit("a", 2), unit("b", 2), unit("a", 3), unit("a", 4), unit("a", 5)]
+    answer = assistant.quote_first(Prepared(question, [], units), Answer(question, "Một dòng.", False))
+    assert [q["text"].split()[1] for q in answer.quotes] == expected
+    assert len({q["n"] for q in answer.quotes}) == len(expected)  # each its own citation number
+    assert {c.n for c in answer.citations} == {q["n"] for q in answer.quotes}
+
+
 def test_two_part_question_spends_both_generations_and_is_not_retried(settings, retriever):
     """At most two generations: a two-part question asked part by part has none left for a retry."""
     q = "6 tháng đầu năm 2023, diện tích rừng của tỉnh giảm bao nhiêu ha, trong đó do cháy rừng bao nhiêu?"
