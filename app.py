@@ -217,6 +217,14 @@ def _busy_controls(busy: bool) -> dict:
                 send=gr.update(visible=not busy), stop=gr.update(visible=busy))
 
 
+def _put_back(target: Path, backup: Path | None) -> None:
+    """Undo a saved upload the index did not take: the previous version's file returns, or the new file goes."""
+    if backup is not None:
+        os.replace(backup, target)
+    else:
+        target.unlink(missing_ok=True)
+
+
 class ReportApp:
     """The UI's behaviour, separate from the layout so each handler can be called directly."""
 
@@ -478,16 +486,17 @@ class ReportApp:
                 partial = target.with_name(target.name + ".partial")
                 partial.write_bytes(content)
                 os.replace(partial, target)
-                report = self._reindex([target])
+                try:
+                    report = self._reindex([target])
+                except Exception:
+                    _put_back(target, backup if existed else None)
+                    raise
                 doc = target.name
                 if report.errors:
                     for e in report.errors:
                         log.warning("Upload %r rejected: %s", name, e)
                         errors.append(T.load_error_message(e.reason, name, size, limit_mb))
-                    if existed:
-                        os.replace(backup, target)  # the index still holds the old version: keep its file
-                    else:
-                        target.unlink(missing_ok=True)
+                    _put_back(target, backup if existed else None)  # the index still holds the old version
                     continue
                 backup.unlink(missing_ok=True)
                 if earlier:  # versions stored under the old hashed names: the new one replaces them too

