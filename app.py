@@ -217,6 +217,11 @@ def _busy_controls(busy: bool) -> dict:
                 send=gr.update(visible=not busy), stop=gr.update(visible=busy))
 
 
+def _issuer(doc: str, levels: dict) -> str:
+    """The level of the body that issued ``doc`` as the documents list shows it ("Tỉnh"; "Không rõ" if unread)."""
+    return T.level_label(levels.get(doc, "")) or T.LEVEL_UNKNOWN
+
+
 def _put_back(target: Path, backup: Path | None) -> None:
     """Undo a saved upload the index did not take: the previous version's file returns, or the new file goes."""
     if backup is not None:
@@ -416,15 +421,14 @@ class ReportApp:
     def _doc_label(self, doc: str, meta: dict, levels: dict) -> str:
         """How a report is named in lists: issuer level, date and title, so province and city reports with
         near-identical titles can be told apart."""
-        bits = [T.level_label(levels.get(doc, "")) or T.LEVEL_UNKNOWN, meta.get("date") or "",
-                meta.get("title") or doc]
+        bits = [_issuer(doc, levels), meta.get("date") or "", meta.get("title") or doc]
         return " · ".join(b for b in bits if b) + f" — {doc}"
 
     def docs_view(self):
         """(table html, dropdown update, summary) for the Documents tab."""
         docs, levels = self._docs(), self._levels()
-        rows = [[T.level_label(levels.get(doc, "")) or T.LEVEL_UNKNOWN, m.get("title", ""), m.get("date", ""),
-                 int(m.get("n_chunks") or 0), doc, self._source_label(m)] for doc, m in sorted(docs.items())]
+        rows = [[_issuer(doc, levels), m.get("title", ""), m.get("date", ""), int(m.get("n_chunks") or 0), doc,
+                 self._source_label(m)] for doc, m in sorted(docs.items())]
         choices = [(self._doc_label(doc, m, levels), doc) for doc, m in sorted(docs.items())]
         summary = T.DOCS_SUMMARY.format(docs=len(docs), chunks=sum(r[3] for r in rows))
         return T.docs_table_html(rows), gr.update(choices=choices, value=None), summary
@@ -477,8 +481,9 @@ class ReportApp:
                 target = uploads / T.safe_upload_name(name)
                 if not _is_within(target, uploads):  # cannot happen with a slug, but never write outside
                     raise ValueError(f"refusing to write outside the uploads folder: {target}")
-                earlier = [d for d in T.earlier_upload_names(target.name, self._docs())
-                           if _is_within(Path(self._docs()[d].get("source") or "/"), uploads)]
+                docs = self._docs()
+                earlier = [d for d in T.earlier_upload_names(target.name, docs)
+                           if _is_within(Path(docs[d].get("source") or "/"), uploads)]
                 backup = target.with_name(target.name + ".previous")
                 existed = target.exists()
                 if existed:

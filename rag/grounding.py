@@ -249,7 +249,7 @@ def lacks_person(question: str, answer: str) -> bool:
     asked = fold(question)  # fold lower-cases
     if not (_ASKS_PERSON.search(asked) and _POST.search(asked)):
         return False
-    for name in _names(strip_citations(answer)):  # "Ông Hoàng Xuân Ánh": the name starts at the family name
+    for name in _names(strip_citations(answer)):  # "Ông Nguyễn Văn An": the name starts at the family name
         words = name.split()
         for i, w in enumerate(words[:-1]):
             if canonical_tones(w).lower() in _SURNAMES and fold(" ".join(words[i:])) not in asked:

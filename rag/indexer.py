@@ -1,8 +1,8 @@
 """Ingestion: load -> clean -> chunk -> embed (only what changed) -> save atomically.
 
 Unchanged files (same SHA-256) keep their chunks and vectors; any chunk whose embedded text was seen
-before (in the index, earlier in this run, or in the resume cache of an interrupted run, rag/embed_cache.py)
-reuses its vector, so re-indexing never embeds the same text twice. A different embedder or chunker
+before (in the index, earlier in this run, in the resume cache of an interrupted run, or among the bundled
+reports' shipped vectors, rag/embed_cache.py) reuses its vector, so re-indexing never embeds the same text twice. A different embedder or chunker
 configuration triggers a full rebuild, announced in the log. Files over ``max_upload_mb`` are refused, as
 in the UI. ``rebuild`` also repairs an unreadable index: it is set aside (never deleted) and the index is
 rebuilt from the given paths plus the uploads folder, since the lost manifest was the only record of them.
@@ -165,8 +165,10 @@ def index_paths(paths: list[str | Path], settings: Settings, rebuild: bool = Fal
         resumed = resume.load(embedder.dim)
         if resumed:
             log.info("Reusing %d vectors computed by an interrupted run", len(resumed))
-        shipped = _checked(EmbedCache(settings.vectors_dir, embedder.id).load(embedder.dim),
-                           [c for chunks in new_chunks.values() for c in chunks], embedder)
+        known = {**resumed, **vector_cache}  # the shipped vectors are checked (and probes embedded) only if needed
+        lacking = {h: c.embed_text() for chunks in new_chunks.values() for c in chunks
+                   if (h := text_hash(c.embed_text())) not in known}
+        shipped = _checked(EmbedCache(settings.vectors_dir, embedder.id).load(embedder.dim), lacking, embedder)
         resumed = {**shipped, **resumed}
         final_chunks: list[Chunk] = []
         final_hashes: list[str] = []
@@ -209,10 +211,11 @@ SHIPPED_PROBES = 4  # shipped vectors re-embedded before the rest are trusted: ~
 SHIPPED_MIN_COSINE = 0.999  # the same model on another CPU agrees to ~1e-6; another model or a damaged file does not
 
 
-def _checked(shipped: dict[str, np.ndarray], chunks: list[Chunk], embedder) -> dict[str, np.ndarray]:
-    """The shipped vectors (``Settings.vectors_dir``) when a few of those this run needs, embedded again here,
-    come out the same; none otherwise (logged), so a stale or damaged file costs time, never wrong vectors."""
-    needed = list({h: c.embed_text() for c in chunks if (h := text_hash(c.embed_text())) in shipped}.items())
+def _checked(shipped: dict[str, np.ndarray], lacking: dict[str, str], embedder) -> dict[str, np.ndarray]:
+    """The shipped vectors (``Settings.vectors_dir``) when a few of those this run lacks (``lacking``: text hash ->
+    text), embedded again here, come out the same; none otherwise (logged), so a stale or damaged file costs time,
+    never wrong vectors."""
+    needed = [(h, t) for h, t in lacking.items() if h in shipped]
     if not needed:
         return {}
     probes = needed[::max(1, len(needed) // SHIPPED_PROBES)][:SHIPPED_PROBES]
