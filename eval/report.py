@@ -106,6 +106,8 @@ def _summarize(rows: list[tuple[dict, dict]], k: int) -> dict[str, Any]:
     out["refusal_rate"] = _mean(p["refused"] for _, p in unans)
     if any("line_correct" in p for _, p in ans):
         out["line_accuracy"] = _mean(p.get("line_correct") for _, p in ans)
+    if any(p.get("verdicts") for _, p in rows):  # which check refused: a false refusal traced to its rule
+        out["refused_by"] = {"answerable": _refusal_codes(ans), "unanswerable": _refusal_codes(unans)}
     generations = [p["generations"] for _, p in rows if p.get("generations") is not None]
     if generations:
         out["generations_mean"] = sum(generations) / len(generations)
@@ -120,6 +122,20 @@ def _summarize(rows: list[tuple[dict, dict]], k: int) -> dict[str, Any]:
             out[f"{key}_p90"] = percentile(vals, 90)
         out["abstained_before_generation"] = _mean(p.get("abstained") for _, p in ans)
     return out
+
+
+def _refusal_codes(rows: list[tuple[dict, dict]]) -> dict[str, int]:
+    """Refused items counted by the check that turned the last model line down ("check:code"; the quote check's
+    rejection, which follows every refused line, only when no line was turned down)."""
+    counts: dict[str, int] = {}
+    for _, p in rows:
+        if not p.get("refused"):
+            continue
+        rejections = [v for v in p.get("verdicts") or [] if v.get("outcome") == "reject"]
+        rejections = [v for v in rejections if v.get("check") != "quote"] or rejections
+        key = f"{rejections[-1]['check']}:{rejections[-1]['code']}" if rejections else "(none recorded)"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _group(rows: list[tuple[dict, dict]], key: Callable[[dict], str]) -> dict[str, list]:
@@ -266,6 +282,12 @@ def _single_run(name: str, report: dict) -> list[str]:
     out += [_table(["Metric", "Value"], [[label, f(o[key])] for key, label, f in _metric_rows(report)]
                    + [["Latency p50 (s)", _fmt(lat["p50_s"])], ["Latency p90 (s)", _fmt(lat["p90_s"])],
                       ["Time to first token p50 (s)", _fmt(lat["ttft_p50_s"])]]), ""]
+    if o.get("refused_by"):
+        codes = sorted(set(o["refused_by"]["answerable"]) | set(o["refused_by"]["unanswerable"]))
+        out += ["### Refusals by the check that made them (the last line turned down, else the quote check)", "",
+                _table(["check:code", "answerable (false refusals)", "unanswerable (right refusals)"],
+                       [[c, o["refused_by"]["answerable"].get(c, 0), o["refused_by"]["unanswerable"].get(c, 0)]
+                        for c in codes]), ""]
     for name_ in ("style", "difficulty", "type", "doc", "diacritics"):
         if name_ == "style" and list(report["by_style"]) == ["(none)"]:
             continue  # a dataset without a style field

@@ -93,7 +93,7 @@ def _by_style(run: dict, keys: list[tuple[str, str]], title: str = "dev2 by styl
 
 def _answers(out_dir: Path) -> list[str]:
     lines = ["## Answers (full pipeline)", ""]
-    rows, dev2_runs = [], []
+    rows, dev2_runs, refusals = [], [], {}
     for path in sorted(out_dir.glob("*/report.json")):
         rep = _load(path)
         if rep["meta"].get("mode") != "assistant" or rep["meta"].get("llm_cache"):
@@ -104,6 +104,8 @@ def _answers(out_dir: Path) -> list[str]:
         dataset = Path(rep["meta"]["dataset"]).name
         if dataset.startswith("dev2"):
             dev2_runs.append((path.parent.name, run))
+        if o.get("refused_by"):
+            refusals[path.parent.name] = o["refused_by"]
         rows.append(f"| `{path.parent.name}` | {model} | `{dataset}` ({o['n']}) | "
                     f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o.get('line_accuracy'))} | "
                     f"{_pct(o['refusal_rate'])} | "
@@ -119,7 +121,22 @@ def _answers(out_dir: Path) -> list[str]:
             ("citation_hit_rate", "citation hit"), ("evidence_recall", "evidence recall")]
     for name, run in dev2_runs:
         lines += [*_by_style(run, keys, f"`{name}` by style:"), ""]
-    return lines
+    return lines + _refusals(refusals)
+
+
+def _refusals(by_run: dict[str, dict]) -> list[str]:
+    """Refusals by the check that made them (rag/verify.py verdict codes), per run: false refusals (answerable)
+    and right refusals (unanswerable) side by side, so a rule's cost on dev2 shows by name."""
+    if not by_run:
+        return []
+    codes = sorted({c for r in by_run.values() for side in r.values() for c in side})
+    runs = list(by_run)
+    header = "| check:code | " + " | ".join(f"`{r}` false · right" for r in runs) + " |"
+    rows = ["| " + c + " | " + " | ".join(f"{by_run[r]['answerable'].get(c, 0)} · {by_run[r]['unanswerable'].get(c, 0)}"
+                                          for r in runs) + " |" for c in codes]
+    return ["Refusals by the check that made them (the last model line turned down, else the quote check): "
+            "false refusals of answerable questions · right refusals of unanswerable ones.", "",
+            header, "|---|" + "---|" * len(runs), *rows, ""]
 
 
 def _gen(o: dict) -> str:

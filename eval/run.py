@@ -102,6 +102,8 @@ def predict_with_assistant(items: list[dict], assistant: Any, k: int = 10) -> It
             "warnings": list(_get(answer, "warnings") or []),  # e.g. why it abstained
             "generations": _get(answer, "generations"),  # LLM generations the answer took
             "line": _get(answer, "line", "") or "", "quotes": list(_get(answer, "quotes") or []),
+            # every check that ran: {check, outcome (accept / repair / reject), code, note} (rag/verify.py)
+            "verdicts": [v if isinstance(v, dict) else v.to_dict() for v in _get(answer, "verdicts") or []],
         }
 
 

@@ -99,11 +99,11 @@ class AccentRestorer:
     def respell_names(self, text: str, ratio: int = 5) -> tuple[str, list[str]]:
         """Names (capitalised word pairs) spelled as the reports spell them most often, with a note per change.
 
-        PDF extraction drops a mark now and then ("xã Hung Đạo" once, "Hưng Đạo" twenty times): an answer that
+        PDF extraction drops a mark now and then ("xã Tan Lập" once, "Tân Lập" twenty times): an answer that
         copies the rare spelling gets the usual one. Only a spelling ``ratio`` times rarer than the usual one
         changes; the folded name (what grounding checks) stays the same.
-        Example: ``AccentRestorer(["xã Hưng Đạo"] * 5 + ["xã Hung Đạo"]).respell_names("xã Hung Đạo")[0]``
-        -> ``"xã Hưng Đạo"``
+        Example: ``AccentRestorer(["xã Tân Lập"] * 5 + ["xã Tan Lập"]).respell_names("xã Tan Lập")[0]``
+        -> ``"xã Tân Lập"``
         """
         spans = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
         fixes: list[tuple[int, int, str]] = []

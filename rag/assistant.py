@@ -18,18 +18,18 @@ from .accents import AccentRestorer
 from .budget import DEFAULT_BUDGET, BudgetPolicy, ContextTooSmall, QuestionTooLong, count_tokens, prompt_tokens
 from .config import Settings
 from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, select_evidence, strip_span
-from .grounding import (answer_year_mismatch, asks_for_list, check_answer, clause_year_conflict, drop_unsupported,
-                        excerpt, excerpt_span, lacks_person, lacks_quantity, looks_like_refusal, missing_key_terms,
-                        numbers_in, predates_question, repair_citations, restore_dates, restore_signs, says_nothing,
-                        strip_citations, supporting_span, topic_coverage, wrong_unit, year_conflict)
+from .checks import LineChecks
+from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, excerpt_span, looks_like_refusal,
+                        missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
+                        strip_citations, supporting_span, tokenize)
+from .meaning import check_sentence, read_question, sentence_in
 from .questions import question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
 from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
+from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
 
-MIN_TOPIC_COVERAGE = 0.3  # chosen on the dev set: below it the best passage is about something else
-MIN_ANSWER_COVERAGE = 0.15  # the passages an answer cites must cover this much of the question
 CONDENSE_TOKENS = 80  # the rewritten question is one line
 
 
@@ -43,6 +43,7 @@ class Prepared:
     units: list[EvidenceUnit]  # unit.n: the passage showing its chunk, 0 when none does
     gap: str = ""
     passages: list[EvidenceUnit] = dataclasses.field(default_factory=list)  # the excerpt shown as [n]
+    gap_code: str = ""  # the evidence check's verdict code when it abstains (rag/verify.py)
 
     def shown(self) -> list[Hit]:
         """The chunks of the passages [1], [2]…: the prompt shows their excerpts (``passages``)."""
@@ -100,6 +101,7 @@ class Assistant:
     evidence_policy: EvidencePolicy = DEFAULT_POLICY
     budget: BudgetPolicy = DEFAULT_BUDGET
     quote_policy: QuotePolicy = DEFAULT_QUOTES
+    verify_policy: VerifyPolicy = DEFAULT_VERIFY
 
     def reload_index(self) -> None:
         """Pick up a re-built index (after an upload or removal)."""
@@ -147,61 +149,10 @@ class Assistant:
         out = out.splitlines()[0].strip() if out else ""
         return out if 5 < len(out) < 400 else question
 
-    def evidence_gap(self, question: str, hits: list[Hit]) -> str:
-        """Why retrieval evidence cannot answer the question ('' when it may)."""
-        if not hits:
-            return "no passage retrieved"
-        docs = self.retriever.stored.docs
-        best = max(topic_coverage(question, h.chunk.embed_text()) for h in hits)
-        if best < MIN_TOPIC_COVERAGE:
-            return f"best passage covers {best:.0%} of the question's topic"
-        # each key term (year, name) must appear in some passage together with its report's header
-        for h in hits:
-            header = " ".join([h.chunk.title, h.chunk.date, docs.get(h.doc, {}).get("header", "")])
-            if not missing_key_terms(question, h.chunk.embed_text() + " " + header):
-                return ""
-        return "no passage mentions " + ", ".join(missing_key_terms(question, hits[0].chunk.embed_text()))
-
-    def answer_gap(self, question: str, answer: str, cited: list[Chunk]) -> str:
-        """Why the cited evidence does not answer *this* question ('' when it does).
-
-        The small model happily answers a 2024 question with a 2025 figure, or a question about the
-        party secretary with the chairman's name; these checks catch that from the evidence itself.
-        """
-        if lacks_quantity(question, answer):
-            return "the question asks how many/how much and the answer states no figure"
-        if unit := wrong_unit(question, answer):
-            return f"the question asks for a {unit} figure and the answer gives none"
-        if lacks_person(question, answer):
-            return "the question asks who and the answer names no person"
-        docs = self.retriever.stored.docs
-        evidence = " ".join(c.embed_text() for c in cited)
-        coverage = topic_coverage(question, evidence)
-        if coverage < MIN_ANSWER_COVERAGE:
-            return f"cited passages cover {coverage:.0%} of the question's topic"
-        missing = [t for t in missing_key_terms(question, evidence) if not re.fullmatch(r"\d{4}", t)]
-        if missing:
-            return "cited passages do not mention " + ", ".join(missing)
-        if other := answer_year_mismatch(question, answer):
-            return f"the answer is about {', '.join(other)}, not the year asked"
-        nums = numbers_in(strip_citations(answer))
-        if nums and all(predates_question(question, c.date) for c in cited):
-            return f"the cited reports ({', '.join(sorted({c.date for c in cited}))}) predate the period asked"
-        problem = ""
-        if nums:  # some cited passage must state the figures for the period asked
-            for c in cited:
-                span = supporting_span(c.text, answer)
-                if not span:
-                    continue
-                sentence = c.text[span[0]:span[1]]
-                context = " ".join([c.section, c.title, c.date, docs.get(c.doc, {}).get("header", "")])
-                if conflict := year_conflict(question, sentence, context):
-                    problem = f"the supporting sentence is about another year than {', '.join(conflict)}"
-                elif clause_year_conflict(question, sentence, answer):
-                    problem = "the clause holding the figures is about another year than the one asked"
-                else:
-                    return ""
-        return problem
+    @property
+    def checks(self) -> LineChecks:
+        """The checks before and after generation (rag/checks.py), over the current index."""
+        return LineChecks(self.retriever, self.verify_policy)
 
     def render_passages(self, question: str, hits: list[Hit], passage_chars: int | None = None) -> str:
         """The numbered passages block: each passage under a short header naming its report (title, date) and
@@ -273,7 +224,8 @@ class Assistant:
         if prep.gap:
             timings["total_s"] = time.perf_counter() - t0
             yield "done", prep.attach(Answer(question, self.prompts.refusal, True, [], hits, timings, models,
-                                             standalone, [f"abstained before generation: {prep.gap}"]))
+                                             standalone, [f"abstained before generation: {prep.gap}"],
+                                             verdicts=[Verdict.reject("evidence", prep.gap_code, prep.gap)]))
             return
         yield "evidence", prep.units
         shown = prep.shown()  # the passages' chunks: the model reads their excerpts, the checks compare with them
@@ -281,29 +233,58 @@ class Assistant:
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
         answer = self.finalize(question, standalone, text, shown, timings, models)
-        if answer.abstained and _rejected(answer) and shown and calls[0] < self.quote_policy.max_generations:
+        retry = self.retry_passage(prep) if answer.abstained and _rejected(answer) else 0
+        if retry and calls[0] < self.quote_policy.max_generations:
             # A small model answers from one passage far better than from three (it mixes up their figures
-            # and headings): before refusing, ask once more over the best passage alone. Only the best one:
-            # every extra try is one more chance for an unanswerable question to slip through the checks.
-            yield "retry", 1
-            text = yield from self._generate(standalone, shown[:1], t0, timings, calls)
-            alone = self.finalize(question, standalone, text, shown[:1], timings, models)
+            # and headings): before refusing, ask once more over one passage, the one holding the best sentence
+            # that passes the meaning checks. Only one: every extra try is one more chance for an unanswerable
+            # question to slip through the checks.
+            yield "retry", retry
+            one = shown[retry - 1:retry]
+            text = yield from self._generate(standalone, one, t0, timings, calls)
+            alone = _renumbered(self.finalize(question, standalone, text, one, timings, models), retry)
             if not alone.abstained:
-                answer = dataclasses.replace(alone, warnings=answer.warnings + ["answered again from passage [1] alone"]
-                                             + alone.warnings)
+                answer = dataclasses.replace(alone, warnings=answer.warnings + [f"answered again from passage "
+                                                                                f"[{retry}] alone"] + alone.warnings,
+                                             verdicts=answer.verdicts + alone.verdicts)
+            else:
+                answer = dataclasses.replace(answer, verdicts=answer.verdicts + alone.verdicts)
         timings["total_s"] = time.perf_counter() - t0
         yield "done", self.quote_first(prep, prep.attach(dataclasses.replace(answer, generations=calls[0])))
+
+    def retry_passage(self, prep: "Prepared") -> int:
+        """The passage to ask again after a rejected line: passage [1], unless the meaning checks (rag/meaning.py)
+        turn away every evidence unit drawn from it and pass one from another shown passage (then that one); 0
+        when they pass no unit at all: no passage says what was asked, and a second generation would only be
+        another chance for a wrong answer."""
+        if not prep.units:
+            return 1 if prep.passages else 0
+        asked = read_question(prep.standalone, self.retriever.reranker)
+        passing = [u for u in prep.units if not first_rejection(check_sentence(
+            asked, sentence_in(u.chunk, u.start, u.end, u.level), self.verify_policy))]
+        if not passing:
+            return 0
+        if any(u.n == 1 for u in passing) or not any(u.n == 1 for u in prep.units):
+            return 1
+        return next((u.n for u in passing if u.n), 1)
 
     def quote_first(self, prep: "Prepared", answer: Answer) -> Answer:
         """``answer`` with the report's own sentences quoted under its line (rag/quote.py): the sentence its cited
         passage supports it with, then the best evidence unit (for a list question, then the further units of the
         first quote's report); with no checked line, the best units alone when the first is quotable
-        (``quotable_alone``), else the refusal as it was."""
+        (``quotable_alone``), else the refusal as it was. Every unit quoted passes the meaning checks
+        (rag/meaning.py): a sentence on another indicator, level, period or kind is not shown as the answer."""
         policy, passages = self.quote_policy, prep.passages
         many = asks_for_list(prep.standalone)
         limit = policy.max_quoted_list if many else policy.max_quoted
         citations, quotes, taken = list(answer.citations), [], []
         spare = iter(range(len(passages) + 1, len(passages) + 1 + limit))  # citation numbers past the passages
+        asked = read_question(prep.standalone, self.retriever.reranker) if prep.units else None
+
+        def meaning(u: EvidenceUnit) -> Verdict | None:
+            """The meaning checks' first rejection of a unit (None: it may be quoted)."""
+            return first_rejection(check_sentence(asked, sentence_in(u.chunk, u.start, u.end, u.level),
+                                                  self.verify_policy))
 
         def add(n: int, chunk: Chunk, start: int, end: int, level: str) -> None:
             key = (chunk.chunk_id, start, end)
@@ -316,9 +297,14 @@ class Assistant:
                 citations.append(Citation(n, chunk.doc, chunk.title, chunk.section, chunk.text, chunk.date,
                                           chunk.page, (start, end)))
 
+        verdicts = list(answer.verdicts)
         if answer.abstained:
-            if prep.gap or not prep.units or not self.quotable_alone(prep.standalone, prep.units[0]):
+            if prep.gap or not prep.units:
                 return answer
+            verdict = self.quotable_alone(prep.standalone, prep.units[0], meaning)
+            if verdict.rejected:
+                return dataclasses.replace(answer, verdicts=verdicts + [verdict])
+            verdicts.append(verdict)
             units = prep.units[:policy.max_quoted]
         else:
             for c in answer.citations:  # the sentence the line rests on, in the passage it cites
@@ -328,24 +314,34 @@ class Assistant:
                     break
             units = prep.units[:1]
         for u in units:
-            add(u.n, u.chunk, u.start, u.end, u.level)
+            if not meaning(u):
+                add(u.n, u.chunk, u.start, u.end, u.level)
         if many and quotes:  # a list: the rest of it from the same report, never another report's items
             for u in prep.units:
-                if u.chunk.doc == quotes[0].doc:
+                if u.chunk.doc == quotes[0].doc and not meaning(u):
                     add(u.n, u.chunk, u.start, u.end, u.level)
         line = "" if answer.abstained else answer.text
+        if not line and not quotes:  # a bare line dropped and nothing left to quote
+            return dataclasses.replace(answer, text=self.prompts.refusal, abstained=True, citations=[],
+                                       verdicts=verdicts + [Verdict.reject("quote", "nothing_to_quote",
+                                                                           "no sentence passes the meaning checks")])
         warnings = answer.warnings + ([f"no checked answer line: the best evidence is quoted alone "
                                        f"(score {prep.units[0].score:.2f})"] if answer.abstained else [])
         return dataclasses.replace(answer, text=compose(line, quotes), abstained=False, line=line,
-                                   quotes=[q.to_dict() for q in quotes], citations=citations, warnings=warnings)
+                                   quotes=[q.to_dict() for q in quotes], citations=citations, warnings=warnings,
+                                   verdicts=verdicts)
 
-    def quotable_alone(self, question: str, unit: EvidenceUnit) -> bool:
+    def quotable_alone(self, question: str, unit: EvidenceUnit, meaning=None) -> Verdict:
         """Whether an evidence unit may stand as the answer with no model line: it scores at least
-        ``QuotePolicy.min_score_alone`` and, with its report's title and date, names every key term of the question
-        (a year, a name)."""
+        ``QuotePolicy.min_score_alone``, with its report's title and date names every key term of the question (a
+        year, a name), and passes the meaning checks (``meaning(unit)``: their first rejection, or None)."""
         if unit.score < self.quote_policy.min_score_alone:
-            return False
-        return not missing_key_terms(question, " ".join([unit.text, unit.chunk.title, unit.chunk.date]))
+            return Verdict.reject("quote", "weak", f"the best evidence scores {unit.score:.2f}")
+        if missing := missing_key_terms(question, " ".join([unit.text, unit.chunk.title, unit.chunk.date])):
+            return Verdict.reject("quote", "missing_term", "the best evidence does not mention " + ", ".join(missing))
+        if meaning and (rejected := meaning(unit)):
+            return Verdict.reject("quote", rejected.code, f"the best evidence fails a meaning check: {rejected.note}")
+        return Verdict.accept("quote")
 
     def prepare(self, question: str, history: list[tuple[str, str]] | None = None) -> "Prepared":
         """Everything before generation: the standalone question, retrieval, the abstention check, the passages the
@@ -356,9 +352,9 @@ class Assistant:
         hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
         standalone = self.restore_accents(standalone)  # the LLM and the evidence's level words read it better
         shown = hits[:self.settings.top_k]
-        gap = self.evidence_gap(standalone, shown)
-        if gap:
-            return Prepared(standalone, hits, [], gap)
+        verdict = self.checks.evidence(standalone, shown)
+        if verdict.rejected:
+            return Prepared(standalone, hits, [], verdict.note, gap_code=verdict.code)
         units = select_evidence(standalone, hits, self.retriever, self.evidence_policy)
         chars = self.window_chars(standalone)
         windows = [EvidenceUnit(n, h.chunk, *strip_span(h.chunk.text, *excerpt_span(h.chunk.text, standalone, chars)),
@@ -366,7 +362,7 @@ class Assistant:
         passage_of = {h.chunk.chunk_id: n for n, h in enumerate(shown, 1)}
         for u in units:
             u.n = passage_of.get(u.chunk.chunk_id, 0)
-        return Prepared(standalone, hits, units, gap, windows)
+        return Prepared(standalone, hits, units, "", windows)
 
     def window_chars(self, question: str) -> int:
         """How much of each passage the prompt shows: several items or reasons run over more than one figure."""
@@ -399,21 +395,29 @@ class Assistant:
 
     def finalize(self, question: str, standalone: str, text: str, hits: list[Hit], timings: dict,
                  models: dict) -> Answer:
-        """Apply the grounding checks to a generated ``text`` (public so checks can be tested directly)."""
-        warnings: list[str] = []
+        """Apply the checks to a generated ``text`` (public so checks can be tested directly): repairs first (signs,
+        dates, spellings, citations, unsupported clauses), then the line checks (rag/checks.py). Every verdict is kept with the
+        answer; the first rejection turns it into the refusal."""
+        verdicts: list[Verdict] = []
+
+        def refuse(verdict: Verdict) -> Answer:
+            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
+                          [verdict.note], verdicts=verdicts + [verdict])
+
         text = text.replace("[n]", "").strip()  # the instruction's placeholder, copied by a small model
         if not text or looks_like_refusal(text):
-            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
-                          ["the model found no answer in the passages"])
+            return refuse(Verdict.reject("model", "no_answer", "the model found no answer in the passages"))
         chunks = [h.chunk for h in hits]
         text, signed = restore_signs(text, chunks)
         text, dated = restore_dates(text, standalone, chunks)
         text, respelled = self.restorer.respell_names(text)
         text, moved = repair_citations(text, standalone, chunks)
-        warnings += signed + dated + respelled + moved
+        for check, notes in (("signs", signed), ("dates", dated), ("spelling", respelled), ("citations", moved)):
+            verdicts += [Verdict.repair(check, check, note) for note in notes]
         check = check_answer(text, standalone, chunks)
         if check.invalid:
-            warnings.append(f"removed citations to passages never shown: {check.invalid}")
+            verdicts.append(Verdict.repair("citations", "never_shown",
+                                           f"removed citations to passages never shown: {check.invalid}"))
         if not check.supported:
             # keep what is supported: drop the clauses with invented figures, abstain if nothing is left
             trimmed = drop_unsupported(text, check.unsupported_numbers, check.unsupported_names)
@@ -421,20 +425,21 @@ class Assistant:
                 f"{what} absent from the passages: {found}" for what, found in
                 (("figures", check.unsupported_numbers), ("names", check.unsupported_names)) if found)
             if not trimmed:
-                return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone, [note])
-            warnings.append(note)
+                return refuse(Verdict.reject("figures", "unsupported", f"{note} (line: {text[:160]!r})"))
+            verdicts.append(Verdict.repair("figures", "unsupported", note))
             text = trimmed
             check = check_answer(text, standalone, chunks)
         if says_nothing(text, standalone, chunks):
-            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
-                          [f"answer rejected: it only repeats the question or passage headings ({text[:80]!r})"])
+            return refuse(Verdict.reject("content", "says_nothing", f"answer rejected: it only repeats the question or "
+                                                                    f"passage headings ({text[:80]!r})"))
         if not check.cited:
             check.cited = [1]
-            warnings.append("the model cited nothing; the top passage is attached")
-        problem = self.answer_gap(standalone, text, [chunks[n - 1] for n in check.cited])
-        if problem:
-            return Answer(question, self.prompts.refusal, True, [], hits, timings, models, standalone,
-                          [f"answer rejected: {problem}"])
+            verdicts.append(Verdict.repair("citations", "attached", "the model cited nothing; the top passage is attached"))
+        line = self.checks.run(standalone, text, [chunks[n - 1] for n in check.cited])
+        if rejected := first_rejection(line):
+            # the line turned down is kept in the note: the evaluation can then tell what each check cost
+            return refuse(dataclasses.replace(rejected, note=f"answer rejected: {rejected.note} (line: {text[:160]!r})"))
+        verdicts += line
         citations = []
         for n in check.cited:
             c = chunks[n - 1]
@@ -443,7 +448,12 @@ class Assistant:
         text = _drop_invalid_citations(text, check.invalid)
         if check.auto_cited:
             text = text.rstrip() + " " + "".join(f"[{n}]" for n in check.auto_cited)
-        return Answer(question, text, False, citations, hits, timings, models, standalone, warnings)
+        if bare_figures(text):
+            verdicts.append(Verdict.repair("wording", "bare_figures", f"the line only lists figures ({text[:60]!r}): "
+                                                                      f"the quoted sentences say what they are"))
+            text = ""
+        return Answer(question, text, False, citations, hits, timings, models, standalone,
+                      [v.note for v in verdicts if v.note], verdicts=verdicts)
 
 
 def _span_in_chunk(window: EvidenceUnit, group: list[EvidenceUnit], answer: str) -> tuple[int, int]:
@@ -455,9 +465,28 @@ def _span_in_chunk(window: EvidenceUnit, group: list[EvidenceUnit], answer: str)
     return window.start, window.end
 
 
+def _renumbered(answer: Answer, n: int) -> Answer:
+    """An answer written over passage ``n`` alone (which it calls [1]), its citations renumbered to [n]."""
+    if n == 1 or answer.abstained:
+        return answer
+    return dataclasses.replace(answer, text=re.sub(r"\[1\]", f"[{n}]", answer.text),
+                               citations=[dataclasses.replace(c, n=n) for c in answer.citations])
+
+
 def _rejected(answer: Answer) -> bool:
     """The model answered but the checks turned the answer down (not: it refused, or nothing was found)."""
-    return any(w.startswith(("answer rejected", "removed figures", "removed names")) for w in answer.warnings)
+    return any(v.rejected and v.check != "model" for v in answer.verdicts)
+
+
+def bare_figures(line: str) -> bool:
+    """A line that is figures and their units only ("26 HTX 380 HTX [1]"): it does not say which figure is which.
+    Words right after a figure (up to two: "tỷ đồng", "doanh nghiệp") count as its unit."""
+    text = strip_citations(line)
+    figure = r"\d+(?:[.,]\d+)*(?:\s*%)?"
+    if len(re.findall(figure, text)) < 2:
+        return False
+    rest = re.sub(figure + r"(?:\s+[^\W\d_]+){0,2}", " ", text)
+    return not tokenize(rest)
 
 
 def _short(text: str, n: int) -> str:

@@ -17,7 +17,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from .grounding import asked_years, asks_for_list, asks_plan, wrong_unit
+from .grounding import NEGATED, asked_years, asks_for_list, asks_plan, wrong_unit
 from .questions import question_parts
 from .rerank import terms_of
 from .text import SENTENCE, canonical_tones, fold, has_diacritics
@@ -159,7 +159,6 @@ _NOT_FIGURE = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}/\d{4}|\d+\s+thá
 # part of a year: "10 tháng", "tháng 10/2021", "quý I", "lũy kế", "tính đến", "đến ngày 31/10"
 _PARTIAL = re.compile(r"(?<!\w)(?:\d+\s+tháng|tháng\s+\d{1,2}\s*/\s*\d{4}|quý\s+[IVX\d]+|lũy kế|tính đến|"
                       r"đến (?:hết )?(?:ngày )?\d{1,2}/\d{1,2})", re.I)
-_NEGATED = re.compile(r"(?i)(?<!\w)(?:không phải|khong phai)[^,;.?()]*")  # "(không phải của thành phố)"
 _PERIOD = re.compile(r"(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}")
 _PLAN = re.compile(r"(?<!\w)(?:phấn đấu|chỉ tiêu|mục tiêu|dự kiến|định hướng)(?!\w)", re.I)
 
@@ -186,7 +185,7 @@ _ISSUER = re.compile(r"(?i:ủy ban nhân dân|ubnd|hội đồng nhân dân|hđ
 
 def levels_named(text: str) -> list[str]:
     """The administrative levels a text names, in the vocabulary's order (a "không phải …" phrase excluded)."""
-    text = _NEGATED.sub(" ", canonical_tones(text))
+    text = NEGATED.sub(" ", canonical_tones(text))
     patterns = _LEVEL_WORDS if has_diacritics(text) else _LEVEL_WORDS_FOLDED
     return [level for level, pat in patterns.items() if pat.search(text)]
 

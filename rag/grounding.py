@@ -162,7 +162,7 @@ def unsupported_names(answer: str, question: str, passages: list[Chunk]) -> list
     for name in _names(strip_citations(answer)):
         if name.isupper():  # acronyms (GRDP, UBND) are checked as terms elsewhere
             continue
-        words = name.split()  # a capitalised lead word is often just the line start: "Xã Hưng Đạo"
+        words = name.split()  # a capitalised lead word is often just the line start: "Xã Tân Lập"
         if fold(name) not in evidence and not (len(words) > 2 and fold(" ".join(words[1:])) in evidence):
             out.append(name)
     return out
@@ -189,7 +189,7 @@ def asks_for_list(question: str) -> bool:
 def lacks_quantity(question: str, answer: str) -> bool:
     """A "bao nhiêu" question answered without any figure of its own (a date "5/2021" or "bốn" counts).
 
-    Example: ``lacks_quantity("Đón bao nhiêu lượt khách?", "Cao Bằng là điểm đến hấp dẫn [1].")`` -> True
+    Example: ``lacks_quantity("Đón bao nhiêu lượt khách?", "Tỉnh là điểm đến hấp dẫn [1].")`` -> True
     """
     if not _ASKS_QUANTITY.search(fold(question)):
         return False
@@ -233,11 +233,12 @@ _ASKS_PERSON = re.compile(r"\b(?:la ai|ai la|do ai|boi ai)\b")
 # "who" asks for a person's name when it asks who holds a post; "đối tượng hỗ trợ là ai?" asks for a group
 _POST = re.compile(r"\b(?:chu tich|bi thu|giam doc|truong ban|truong phong|nguoi dung dau|thu truong|bo truong|"
                    r"thu tuong|chanh van phong|chu tri|chi dao|ky)\b")
-# Family names that start Vietnamese personal names ("Hoàng Xuân Ánh"), with their marks: folded, "Nguyên
-# Bình" (a district) would read as "Nguyễn". Hà, Cao, Lâm, Thạch are left out: they start the province's
-# own place names (Hà Quảng, Cao Bằng, Thạch An).
+# Family names that start Vietnamese personal names ("Trần Văn B"), with their marks: folded, a place "Nguyên
+# …" would read as "Nguyễn". Place names that start the same way ("Hà …", "Thạch …") are the
+# vocabulary file's ``local_names``.
 _SURNAMES = set(canonical_tones("""nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý nông
-triệu đinh lương mạc bế hứa vi lò sầm chu trịnh mai đào đoàn kiều quan tôn tăng thái tiêu""").split())
+triệu đinh lương mạc bế hứa vi lò sầm chu trịnh mai đào đoàn kiều quan tôn tăng thái tiêu hà cao lâm thạch""").split())
+_LOCAL_NAMES = {fold(n) for n in VOCABULARY.local_names}
 
 
 def lacks_person(question: str, answer: str) -> bool:
@@ -252,7 +253,9 @@ def lacks_person(question: str, answer: str) -> bool:
     for name in _names(strip_citations(answer)):  # "Ông Nguyễn Văn An": the name starts at the family name
         words = name.split()
         for i, w in enumerate(words[:-1]):
-            if canonical_tones(w).lower() in _SURNAMES and fold(" ".join(words[i:])) not in asked:
+            rest = " ".join(words[i:])
+            if (canonical_tones(w).lower() in _SURNAMES and fold(rest) not in asked
+                    and not any(fold(rest).startswith(n) for n in _LOCAL_NAMES)):
                 return False
     return True
 
@@ -289,8 +292,11 @@ def says_nothing(answer: str, question: str, passages: list[Chunk]) -> bool:
     A small model sometimes answers "Báo cáo 2: <title> — <section> [2]" or restates the question; shown as
     an answer, that looks like a finding. Such an answer has no figure and no word of its own.
     """
-    headers = " ".join([question] + [f"{p.title} {p.date} {' '.join(p.heading_path)}" for p in passages])
-    if _new_figures(answer, headers):
+    headings = " ".join(" ".join(p.heading_path) for p in passages)
+    headers = " ".join([question, headings] + [f"{p.title} {p.date}" for p in passages])
+    # a heading that states a figure with its unit ("f) Duy trì tỷ lệ che phủ rừng: 47%.") is content, not a title
+    stated = {n for n, _ in figures_with_units(headings)} - numbers_in(question)
+    if _new_figures(answer, headers) or _answer_numbers(answer) & stated:
         return False
     text = strip_citations(answer)
     known = set(tokenize(headers, folded=True)) | _ANSWER_SCAFFOLD
@@ -386,7 +392,7 @@ def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple
         sent = m.group(0)
         cites = list(dict.fromkeys(n for n in citations_in(sent) if 1 <= n <= len(passages)))
         nums = _new_figures(sent, question)
-        names = {fold(n) for n in _names(strip_citations(sent)) if fold(n) not in asked}  # "Nguyên Bình, Bảo Lâm"
+        names = {fold(n) for n in _names(strip_citations(sent)) if fold(n) not in asked}  # place names: "Tân Lập, Tân Yên"
         if not cites and not nums and not names:
             return sent
         if nums or names:
@@ -490,11 +496,17 @@ _YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
 _PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d])")
 
 
+# "(không phải số ước cuối năm 2025)": what a question rules out is not what it asks about
+NEGATED = re.compile(r"(?i)(?<!\w)(?:không phải|khong phai)[^,;.?()]*")
+
+
 def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
-    """The single years a question names, and each period it names ("2021-2025") as its set of years.
+    """The single years a question names, and each period it names ("2021-2025") as its set of years; a year it
+    rules out ("không phải năm 2025") is not asked.
 
     Example: ``asked_years("riêng năm 2021, giai đoạn 2021-2022")`` -> ``({"2021"}, [{"2021", "2022"}])``
     """
+    question = NEGATED.sub(" ", question)
     periods = [{str(y) for y in range(int(a), int(b) + 1)} for a, b in _PERIOD.findall(question)
                if int(a) <= int(b) <= int(a) + 30]
     return set(_YEAR.findall(_PERIOD.sub(" ", question))), periods
@@ -606,7 +618,8 @@ def _units(passage: str, longest: int) -> list[tuple[int, int]]:
 
 
 def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
-    """The sentence of ``passage`` that best supports ``answer`` (shared numbers first, then words)."""
+    """The sentence of ``passage`` that best supports ``answer``: shared figures first, then shared years (a
+    sentence naming the year asked is not the one stating the figure), then words."""
     a_nums = _answer_numbers(answer)
     a_words = set(tokenize(strip_citations(answer), folded=True))
     best, best_score = None, 0.0
@@ -614,7 +627,9 @@ def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
         sent = m.group(0)
         if not sent.strip():
             continue
-        score = 3 * len(a_nums & numbers_in(sent)) + len(a_words & set(tokenize(sent, folded=True))) / 10
+        shared = a_nums & numbers_in(sent)
+        years = {n for n in shared if _YEAR.fullmatch(n)}
+        score = 3 * len(shared - years) + len(years) + len(a_words & set(tokenize(sent, folded=True))) / 10
         if score > best_score:
             best, best_score = (m.start(), m.end()), score
     return best

@@ -125,6 +125,7 @@ class Answer:
     generations: int = 0
     line: str = ""  # the model's checked short answer ('' when the quotes stand alone or it abstained)
     quotes: list[dict[str, Any]] = field(default_factory=list)  # the report's sentences quoted (rag/quote.py)
+    verdicts: list[Any] = field(default_factory=list)  # rag.verify.Verdict of every check that ran, in order
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "text": self.text, "abstained": self.abstained,
@@ -132,4 +133,4 @@ class Answer:
                 "retrieved": [h.to_dict() for h in self.retrieved],
                 "evidence": self.evidence, "units": self.units, "timings": self.timings, "models": self.models,
                 "standalone_query": self.standalone_query, "warnings": self.warnings, "generations": self.generations,
-                "line": self.line, "quotes": self.quotes}
+                "line": self.line, "quotes": self.quotes, "verdicts": [v.to_dict() for v in self.verdicts]}

@@ -26,6 +26,8 @@ class Vocabulary:
     generic: list[str] = field(default_factory=list)
     levels: dict[str, list[str]] = field(default_factory=dict)  # level name -> the words that name it
     abbreviations: dict[str, str] = field(default_factory=dict)
+    contrasts: list[list[str]] = field(default_factory=list)  # qualifiers that exclude each other (rag/meaning.py)
+    local_names: list[str] = field(default_factory=list)  # names of districts, communes, landmarks: never a person
 
 
 def load_vocabulary(path: str | Path) -> Vocabulary:
@@ -40,16 +42,19 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
         raise VocabularyError(f"Vocabulary file {path} is unreadable: {e}") from None
     places, generic = data.get("places", []), data.get("generic", "")
     levels, abbreviations = data.get("levels", {}), data.get("abbreviations", {})
+    contrasts, local_names = data.get("contrasts", []), data.get("local_names", [])
     if isinstance(generic, str):
         generic = generic.split()
     ok = (_strings(places) and _strings(generic) and isinstance(levels, dict)
           and all(_strings(v) for v in levels.values()) and isinstance(abbreviations, dict)
-          and _strings(list(abbreviations.values())))
+          and _strings(list(abbreviations.values())) and isinstance(contrasts, list) and all(_strings(c) for c in contrasts)
+          and (local_names == [] or _strings(local_names)))
     if not ok:
         raise VocabularyError(f"Vocabulary file {path} is malformed: 'places' and 'generic' are lists of words, "
-                              f"[levels] maps a level to a list of words, [abbreviations] maps an acronym to text")
+                              f"[levels] maps a level to a list of words, [abbreviations] maps an acronym to text, "
+                              f"'contrasts' is a list of lists of phrases, 'local_names' a list of names")
     return Vocabulary(places=list(places), generic=list(generic), levels={k: list(v) for k, v in levels.items()},
-                      abbreviations=dict(abbreviations))
+                      abbreviations=dict(abbreviations), contrasts=[list(c) for c in contrasts], local_names=list(local_names))
 
 
 def _strings(values) -> bool:

@@ -118,11 +118,13 @@ def test_budget_and_unit_count_bound_the_evidence():
 
 def test_the_vocabulary_file_is_loaded(tmp_path):
     path = tmp_path / "vocab.toml"
-    path.write_text('places = ["Tỉnh Thử"]\ngeneric = "năm đạt"\n[levels]\n"tỉnh" = ["tỉnh"]\n'
+    path.write_text('places = ["Tỉnh Thử"]\ngeneric = "năm đạt"\ncontrasts = [["quốc tế", "nội địa"]]\n'
+                    'local_names = ["Hà Thử"]\n[levels]\n"tỉnh" = ["tỉnh"]\n'
                     '[abbreviations]\nUBND = "Ủy ban nhân dân"\n', encoding="utf-8")
     vocab = load_vocabulary(path)
     assert vocab.places == ["Tỉnh Thử"] and vocab.generic == ["năm", "đạt"]
     assert vocab.levels == {"tỉnh": ["tỉnh"]} and vocab.abbreviations["UBND"] == "Ủy ban nhân dân"
+    assert vocab.contrasts == [["quốc tế", "nội địa"]] and vocab.local_names == ["Hà Thử"]
 
 
 def test_the_bundled_vocabulary_holds_the_corpus_words():
@@ -136,6 +138,8 @@ def test_the_bundled_vocabulary_holds_the_corpus_words():
     ("places = [", "unreadable"),
     ('places = "Tỉnh Thử"\n', "malformed"),
     ('[abbreviations]\nUBND = 3\n', "malformed"),
+    ('contrasts = ["quốc tế", "nội địa"]\n', "malformed"),  # a list of lists
+    ('local_names = "Hà Thử"\n', "malformed"),
 ])
 def test_a_missing_or_broken_vocabulary_is_a_clear_error(tmp_path, content, message):
     path = tmp_path / "vocab.toml"

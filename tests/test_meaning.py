@@ -1,0 +1,217 @@
+"""Meaning checks and verdicts (rag/meaning.py, rag/verify.py) on crafted sentences, including the four failures
+a new user saw: a change given as the poverty rate, public investment as total social investment, city facts as
+the province's, and a line of bare figures ("26 HTX 380 HTX [1]")."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rag.assistant import Assistant, bare_figures
+from rag.meaning import Sentence, check_sentence, figure_kinds, read_question, sentence_in
+from rag.rerank import SentenceReranker
+from rag.retrieve import Retriever
+from rag.types import Chunk, Hit
+from rag.verify import REJECT, Verdict, VerifyPolicy
+
+# a tiny corpus for the idf of the question's terms
+RERANKER = SentenceReranker([
+    "Tỷ lệ hộ nghèo giảm 4%, còn 39,76%.", "Tổng vốn đầu tư toàn xã hội tăng 11%.",
+    "Tổng số vốn đầu tư công của thành phố là 447 tỷ đồng.", "Khách du lịch quốc tế đạt 1.438 lượt.",
+    "Thu ngân sách đạt 1.790 tỷ đồng.", "Có 26 hợp tác xã thành lập mới, tổng số 380 hợp tác xã.",
+])
+
+
+def verdicts(question: str, sentence: Sentence, line: str | None = None) -> list[Verdict]:
+    return check_sentence(read_question(question, RERANKER), sentence, line=line)
+
+
+def rejection(question: str, sentence: Sentence, line: str | None = None) -> str:
+    """The code of the first rejection ('' when the sentence passes)."""
+    return next((v.code for v in verdicts(question, sentence, line) if v.outcome == REJECT), "")
+
+
+POVERTY_Q = "Tỷ lệ hộ nghèo của tỉnh năm 2021 là bao nhiêu?"
+POVERTY = Sentence("Năm 2021, tỷ lệ hộ nghèo giảm 4%, còn 39,76%.", level="tỉnh")
+
+
+@pytest.mark.parametrize("line, code", [
+    ("Tỷ lệ hộ nghèo năm 2021 đạt 4% [1].", "change"),  # the change given as the rate
+    ("Tỷ lệ hộ nghèo năm 2021 là 39,76% [1].", ""),  # "giảm … còn 39,76%": the rate it came to
+    ("Tỷ lệ hộ nghèo giảm 4% [1].", ""),  # the line itself says it is a change
+])
+def test_a_change_is_not_the_level_asked(line, code):
+    assert rejection(POVERTY_Q, POVERTY, line) == code
+
+
+def test_a_change_passes_when_the_question_asks_for_one():
+    assert rejection("Tỷ lệ hộ nghèo năm 2021 giảm bao nhiêu?", POVERTY, "Giảm 4% [1].") == ""
+
+
+def test_a_target_is_not_the_result_asked_unless_a_target_is_asked():
+    s = Sentence("Năm 2021 thu ngân sách đạt 1.790 tỷ đồng; chỉ tiêu kế hoạch là 1.500 tỷ đồng.")
+    assert rejection("Thu ngân sách năm 2021 đạt bao nhiêu?", s, "Đạt 1.500 tỷ đồng [1].") == "plan"
+    assert rejection("Thu ngân sách năm 2021 đạt bao nhiêu?", s, "Đạt 1.790 tỷ đồng [1].") == ""
+    assert rejection("Chỉ tiêu kế hoạch thu ngân sách năm 2021 là bao nhiêu?", s, "1.500 tỷ đồng [1].") == ""
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("giảm 4%, còn 39,76%", {"4": {"change"}, "39.76": {"level"}}),
+    ("tăng bình quân 6,5%/năm", {"6.5": {"change"}}),
+    ("phấn đấu đạt 90%", {"90": {"plan"}}),
+    ("đạt 44,5% KH năm 2023", {"44.5": {"level"}}),  # the year is no figure
+])
+def test_figure_kinds(text, kinds):
+    assert figure_kinds(text) == kinds
+
+
+def test_public_investment_is_not_total_social_investment():
+    q = "Tổng vốn đầu tư toàn xã hội năm 2021 của thành phố là bao nhiêu?"
+    public = Sentence("Tổng số vốn đầu tư công của thành phố năm 2021 là 447 tỷ đồng.", level="thành phố")
+    assert rejection(q, public, "447 tỷ đồng [1].") == "qualifier"
+    total = Sentence("Năm 2021 tổng vốn đầu tư toàn xã hội trên địa bàn thành phố đạt 900 tỷ đồng.", level="thành phố")
+    assert rejection(q, total, "900 tỷ đồng [1].") == ""
+    # a sentence naming no qualifier of the pair is not turned away by it
+    assert rejection("Vốn đầu tư công năm 2021 là bao nhiêu?", Sentence("Năm 2021 vốn đầu tư đạt 9 tỷ đồng.")) == ""
+
+
+def test_an_acronym_names_its_qualifier():
+    q = "Kim ngạch xuất nhập khẩu năm 2021 đạt bao nhiêu?"
+    assert rejection(q, Sentence("Năm 2021 kim ngạch XNK đạt 600 triệu USD.")) == ""
+    assert rejection(q, Sentence("Năm 2021 kim ngạch xuất khẩu đạt 400 triệu USD.")) == "qualifier"
+
+
+@pytest.mark.parametrize("question, sentence, code", [
+    # city facts are not the province's, nor the reverse
+    ("Năm 2021 tỉnh đón bao nhiêu lượt khách du lịch quốc tế?",
+     Sentence("Năm 2021 khách du lịch quốc tế đạt 1.340 lượt.", level="thành phố"), "level"),
+    ("Năm 2021 thành phố đón bao nhiêu lượt khách du lịch quốc tế?",
+     Sentence("Năm 2021 khách du lịch quốc tế đạt 1.438 lượt.", level="tỉnh"), "level"),
+    # a province report's sentence that names the city answers about the city
+    ("Năm 2021 thành phố đón bao nhiêu lượt khách du lịch quốc tế?",
+     Sentence("Năm 2021 thành phố đón 300 lượt khách du lịch quốc tế.", level="tỉnh"), ""),
+    # no level named: any report
+    ("Năm 2021 đón bao nhiêu lượt khách du lịch quốc tế?",
+     Sentence("Năm 2021 khách du lịch quốc tế đạt 1.340 lượt.", level="thành phố"), ""),
+])
+def test_the_level_asked_wins(question, sentence, code):
+    assert rejection(question, sentence) == code
+
+
+@pytest.mark.parametrize("question, sentence, code", [
+    ("Thu ngân sách năm 2022 đạt bao nhiêu?", Sentence("Năm 2021 thu ngân sách đạt 1.790 tỷ đồng."), "period"),
+    ("Thu ngân sách năm 2022 đạt bao nhiêu?", Sentence("Thu ngân sách đạt 1.790 tỷ đồng.", report="Báo cáo 2022"), ""),
+    # a period states none of its single years: "2021-2025" does not say what 2022 was
+    ("Thu ngân sách năm 2022 đạt bao nhiêu?", Sentence("Giai đoạn 2021-2025 thu ngân sách đạt 9.000 tỷ đồng."),
+     "period"),
+    ("Thu ngân sách giai đoạn 2021-2025 đạt bao nhiêu?", Sentence("Thu ngân sách năm 2025 đạt 2.000 tỷ đồng."), ""),
+    # a year ruled out is not asked
+    ("Thu ngân sách năm 2022 (không phải năm 2025) đạt bao nhiêu?", Sentence("Năm 2025 thu ngân sách đạt 9 tỷ."),
+     "period"),
+])
+def test_the_period_asked(question, sentence, code):
+    assert rejection(question, sentence) == code
+
+
+def test_a_sentence_on_another_indicator_is_not_about_the_question():
+    q = "Thu ngân sách năm 2021 đạt bao nhiêu?"
+    assert rejection(q, Sentence("Năm 2021 khách du lịch quốc tế đạt 1.438 lượt.")) == "indicator"
+    # the section heading and the sentence before count: "Trong đó, …" goes on from it
+    chunk = Chunk(doc="a", text="Thu ngân sách năm 2021 khả quan. Trong đó, thu nội địa đạt 1.790 tỷ đồng.",
+                  heading_path=["Tài chính"])
+    start = chunk.text.index("Trong đó")
+    assert rejection(q, sentence_in(chunk, start, len(chunk.text))) == ""
+
+
+def test_the_checks_stop_at_the_first_rejection_in_the_policy_order():
+    s = Sentence("Năm 2020 khách du lịch quốc tế đạt 1.438 lượt.", level="tỉnh")
+    got = verdicts("Thu ngân sách của thành phố năm 2021 đạt bao nhiêu?", s)
+    assert [v.check for v in got] == ["indicator"] and got[0].outcome == REJECT
+    only_level = VerifyPolicy(meaning_checks=("level",))
+    got = check_sentence(read_question("Thu ngân sách của thành phố năm 2021?", RERANKER), s, only_level)
+    assert [(v.check, v.code) for v in got] == [("level", "level")]
+
+
+@pytest.mark.parametrize("line, bare", [
+    ("26 HTX 380 HTX [1]", True),
+    ("1.776 doanh nghiệp 21.413 tỷ đồng [1]", True),
+    ("Có 26 HTX thành lập mới, nâng tổng số lên 380 HTX [1].", False),
+    ("Đạt 1.790 tỷ đồng [1].", False),  # one figure answers the one thing asked
+])
+def test_a_line_of_bare_figures(line, bare):
+    assert bare_figures(line) is bare
+
+
+# -- through the assistant: the verdicts decide, and are recorded --------------------------------------------------
+class ScriptedFakeLLM:
+    """Returns the next canned reply on each call (a fake, for the plumbing of the checks, not the model)."""
+    id = "scripted-fake-llm"
+
+    def __init__(self, replies: list[str]):
+        self.replies, self.calls = list(replies), 0
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
+        self.calls += 1
+        yield self.replies.pop(0) if self.replies else "Không tìm thấy thông tin."
+
+
+@pytest.fixture(scope="module")
+def assistant(project_settings):
+    return Assistant(project_settings, retriever=Retriever.load(project_settings), llm=ScriptedFakeLLM([]))
+
+
+def finalize(assistant: Assistant, question: str, line: str, chunk: Chunk):
+    return assistant.finalize(question, question, line, [Hit(chunk, 1.0)], {}, {})
+
+
+def test_a_rate_answered_with_its_change_is_refused_with_the_verdict_code(assistant):
+    chunk = Chunk(doc="a", text="Năm 2021, tỷ lệ hộ nghèo giảm 4%, còn 39,76%.", date="12/2021")
+    wrong = finalize(assistant, POVERTY_Q, "Tỷ lệ hộ nghèo năm 2021 đạt 4% [1].", chunk)
+    assert wrong.abstained and wrong.verdicts[-1].code == "change" and wrong.verdicts[-1].check == "sentence"
+    right = finalize(assistant, POVERTY_Q, "Tỷ lệ hộ nghèo năm 2021 là 39,76% [1].", chunk)
+    assert not right.abstained and not any(v.outcome == REJECT for v in right.verdicts)
+    assert right.to_dict()["verdicts"][-1] == {"check": "sentence", "outcome": "accept", "code": "", "note": ""}
+
+
+def test_a_bare_line_is_dropped_and_the_sentence_is_quoted(assistant, monkeypatch):
+    question = "Năm 2021 có bao nhiêu hợp tác xã thành lập mới và tổng số hợp tác xã là bao nhiêu?"
+    chunk = Chunk(doc="a", text="Năm 2021 có 26 HTX thành lập mới, nâng tổng số lên 380 HTX.", date="12/2021",
+                  chunk_id="a#0")
+    answer = finalize(assistant, question, "26 HTX 380 HTX [1]", chunk)
+    assert not answer.abstained and answer.text == "" and answer.verdicts[-1].code == "bare_figures"
+    from rag.assistant import Prepared
+    from rag.evidence import EvidenceUnit
+    window = EvidenceUnit(1, chunk, 0, len(chunk.text), 1.0, "tỉnh")
+    quoted = assistant.quote_first(Prepared(question, [], [window], passages=[window]), answer)
+    assert quoted.line == "" and quoted.quotes[0]["text"] == chunk.text and "380 HTX" in quoted.text
+
+
+def test_the_retry_keys_on_verdicts_not_on_message_text():
+    from rag.assistant import _rejected
+    from rag.types import Answer
+    refused_by_model = Answer("q", "", True, verdicts=[Verdict.reject("model", "no_answer", "answer rejected: x")])
+    turned_down = Answer("q", "", True, verdicts=[Verdict.reject("sentence", "level", "whatever the wording")])
+    assert not _rejected(refused_by_model) and _rejected(turned_down)
+    assert not _rejected(dataclasses.replace(turned_down, verdicts=[Verdict.accept("sentence")],
+                                             warnings=["answer rejected: …"]))
+
+
+def test_the_retry_goes_to_the_passage_whose_sentence_passes_the_meaning_checks(assistant):
+    """Asked about the city: passage [1] holds only the province's figure, passage [2] the city's."""
+    from rag.assistant import Prepared, _renumbered
+    from rag.evidence import EvidenceUnit
+    from rag.types import Answer, Citation
+    q = "Năm 2021 thành phố đón bao nhiêu lượt khách du lịch quốc tế?"
+
+    def unit(n: int, text: str, level: str) -> EvidenceUnit:
+        return EvidenceUnit(n, Chunk(doc=f"d{n}", text=text, chunk_id=f"d{n}#0"), 0, len(text), 1.0, level)
+    province = unit(1, "Năm 2021 khách du lịch quốc tế đạt 1.438 lượt.", "tỉnh")
+    city = unit(2, "Năm 2021 khách du lịch quốc tế đến thành phố đạt 300 lượt.", "thành phố")
+    off_topic = unit(2, "Năm 2021 thu ngân sách đạt 1.790 tỷ đồng.", "thành phố")
+    assert assistant.retry_passage(Prepared(q, [], [province, city], passages=[province, city])) == 2
+    assert assistant.retry_passage(Prepared(q, [], [city, province], passages=[province, city])) == 2
+    assert assistant.retry_passage(Prepared(q, [], [province, off_topic], passages=[province, off_topic])) == 0
+    # the retry's answer calls its one passage [1]: renumbered to the passage it was
+    alone = Answer(q, "Đạt 300 lượt [1].", False, [Citation(1, "d2", "", "", city.text)])
+    renumbered = _renumbered(alone, 2)
+    assert renumbered.text == "Đạt 300 lượt [2]." and [c.n for c in renumbered.citations] == [2]
