@@ -37,8 +37,9 @@ eval: index
 	$(BIN)/python -m eval.run --dataset eval/datasets/dev.jsonl --out eval/out/dev-1.5b
 	$(BIN)/python -m eval.run --dataset eval/datasets/dev2.jsonl --out eval/out/dev2-1.5b
 
-bench: index
+bench: index browser
 	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.bench_ui
 
 # Everything behind eval/RESULTS.md, one after the other (never two at once on 2 cores): ~1.5 hours.
 # Tuned on dev.jsonl, validated on dev2.jsonl: every table shows both.

@@ -23,7 +23,7 @@ from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, 
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
                         strip_citations, supporting_span, tokenize)
 from .meaning import check_sentence, read_question, sentence_in
-from .questions import question_parts
+from .questions import is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
 from .text import has_diacritics
@@ -134,8 +134,10 @@ class Assistant:
     def condense(self, question: str, history: list[tuple[str, str]] | None) -> str:
         """Rewrite a follow-up ("còn năm 2023 thì sao?") as a standalone question using the latest turn only: an
         older turn drew the rewrite to its own topic. The previous answer is left out when the prompt would not
-        fit the context, and the question is kept as asked when even that does not fit."""
-        if not history:
+        fit the context, and the question is kept as asked when even that does not fit. A question that stands
+        alone (``is_follow_up``: no "còn …", "thì sao", "số đó"…) is kept as asked without a generation, so its
+        evidence shows at once in a conversation too."""
+        if not history or not is_follow_up(question):
             return question
         asked, answered = history[-1]
         for answer_chars in (300, 0):

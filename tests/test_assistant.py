@@ -320,6 +320,41 @@ def test_follow_up_is_condensed_before_retrieval(settings, retriever):
     assert any(h.doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt" for h in answer.retrieved)
 
 
+@pytest.mark.parametrize("question, follow_up", [
+    ("Còn khu vực dịch vụ?", True), ("con nam 2023 thi sao", True), ("Năm 2022?", True),
+    ("Vậy số đó đạt bao nhiêu % kế hoạch?", True), ("Nó tăng bao nhiêu?", True),
+    ("GRDP năm 2022 tăng bao nhiêu?", False), ("Dư nợ cho vay năm 2023?", False),  # "nợ" is not "nó"
+    ("Cơ cấu kinh tế năm 2021 như thế nào?", False),  # "như thế nào" asks; "như thế" refers back
+])
+def test_follow_ups_are_told_from_standalone_questions(question, follow_up):
+    from rag.questions import is_follow_up
+    assert is_follow_up(question) is follow_up
+
+
+def test_no_dev_question_reads_as_a_follow_up():
+    """Every dev and dev2 question stands alone: asked in a conversation, none pays for a rewrite."""
+    import json
+    from pathlib import Path
+    from rag.questions import is_follow_up
+    for name in ("dev", "dev2"):
+        with open(Path(__file__).resolve().parents[1] / "eval" / "datasets" / f"{name}.jsonl", encoding="utf-8") as f:
+            assert not [q for q in (json.loads(line)["question"] for line in f) if is_follow_up(q)]
+
+
+def test_a_standalone_question_in_a_conversation_is_not_rewritten(settings, retriever):
+    """Issue 18: the rewrite is a generation before retrieval; a question that stands alone skips it, so its evidence
+    shows at once in the second turn as in the first."""
+    fake = FakeLLMForPlumbing("Không tìm thấy thông tin này trong các báo cáo hiện có.")
+    assistant = Assistant(settings, retriever=retriever, llm=fake)
+    q = "Thu ngân sách trên địa bàn tỉnh Cao Bằng năm 2021 ước đạt bao nhiêu?"
+    events = assistant.ask_stream(q, history=[("GRDP năm 2022 tăng bao nhiêu?", "GRDP năm 2022 tăng 4,46% [1].")])
+    for event, _ in events:
+        if event == "evidence":
+            break
+    assert fake.prompts == []  # nothing generated before the evidence
+    assert assistant.condense(q, [("a", "b")]) == q
+
+
 def test_follow_up_is_rewritten_against_the_latest_turn_only(settings, retriever):
     # issue 16: "còn năm 2023 thì sao?" was attached to an older turn's topic
     rewritten = "Giá vé máy bay từ Hà Nội đi Paris năm 2023 là bao nhiêu?"
