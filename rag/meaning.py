@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from .evidence import asked_level, levels_named
 from .grounding import asked_years, asks_plan, strip_citations
 from .rerank import terms_of
-from .text import SENTENCE, canonical_tones, fold, normalize_number, split_source_phrase
+from .text import SENTENCE, canonical_tones, fold, has_diacritics, normalize_number, split_source_phrase
 from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy
 from .vocabulary import VOCABULARY
 
@@ -37,8 +37,11 @@ _ABBREVIATIONS = [(re.compile(r"(?<![\w-])" + re.escape(a) + r"(?![\w-])"), text
                   for a, text in VOCABULARY.abbreviations.items()]
 _YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?!\d)")
 _PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?!\d)")
-# folded: a question asking how something changed, not what it came to
-_ASKS_CHANGE = re.compile(r"\b(?:tang|giam|thay doi|bien dong|so voi|chenh lech|cao hon|thap hon|vuot|am)\b")
+# a question asking how something changed, not what it came to; with its marks when it has them ("hạ tầng" and
+# "giám đốc" fold onto "tăng" and "giảm")
+_CHANGE_WORDS = "tăng|giảm|thay đổi|biến động|so với|chênh lệch|cao hơn|thấp hơn|vượt|âm"
+_ASKS_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGE_WORDS})(?!\w)", re.I)
+_ASKS_CHANGE_FOLDED = re.compile(rf"(?<!\w)(?:{fold(_CHANGE_WORDS)})(?!\w)")
 # folded, right before a figure: "giảm 4%", "tăng bình quân 6,5%", "tăng thêm 12 xã" state a change
 # ("giảm còn 39,76%", "tăng lên 500" state where it came to: not matched)
 _CHANGE_BEFORE = re.compile(r"\b(?:tang|giam)(?:\s+truong)?(?:\s+(?:them|binh quan|khoang|duoc|gan|tren|hon|"
@@ -76,7 +79,13 @@ def read_question(question: str, reranker) -> Asked:
     single, periods = asked_years(content)
     return Asked(reranker.topic_terms(content), tuple(sorted(qualifiers_in(content))), asked_level(question),
                  frozenset(single), tuple(frozenset(p) for p in periods), asks_plan(question),
-                 bool(_ASKS_CHANGE.search(fold(canonical_tones(content).lower()))))
+                 asks_change(content))
+
+
+def asks_change(question: str) -> bool:
+    """Whether a question asks how something changed ("tăng bao nhiêu", "so với năm trước") rather than its level."""
+    text = canonical_tones(question)
+    return bool(_ASKS_CHANGE.search(text) if has_diacritics(text) else _ASKS_CHANGE_FOLDED.search(fold(text.lower())))
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,13 @@ def test_the_retry_goes_to_the_passage_whose_sentence_passes_the_meaning_checks(
     alone = Answer(q, "Đạt 300 lượt [1].", False, [Citation(1, "d2", "", "", city.text)])
     renumbered = _renumbered(alone, 2)
     assert renumbered.text == "Đạt 300 lượt [2]." and [c.n for c in renumbered.citations] == [2]
+
+
+@pytest.mark.parametrize("question, change", [
+    ("GRDP tăng bao nhiêu?", True), ("grdp tang bao nhieu", True), ("Tăng trưởng âm bao nhiêu?", True),
+    ("Tổng vốn đầu tư hạ tầng là bao nhiêu?", False),  # "hạ tầng" folds onto "tăng"
+    ("Giám đốc Sở là ai?", False),  # "giám" folds onto "giảm"
+])
+def test_a_question_asking_for_a_change(question, change):
+    from rag.meaning import asks_change
+    assert asks_change(question) is change
