@@ -1,7 +1,8 @@
 """The assistant: condense follow-ups -> retrieve -> abstain early on weak evidence -> generate a short line with
-numbered citations (part by part for a two-part question) -> check grounding in code -> ask again over the
-best passage if rejected -> quote the report's own sentences under the line (rag/quote.py), at most two
-generations in all. The UI, the CLI and the evaluation all call this.
+numbered citations (part by part for a two-part question) -> check it in code (repairs in rag/grounding.py,
+the named checks of rag/checks.py and rag/meaning.py, each a verdict of rag/verify.py) -> ask again over one
+passage if rejected -> quote the report's own sentences that pass the meaning checks under the line
+(rag/quote.py), at most two generations in all. The UI, the CLI and the evaluation all call this.
 
 Example: ``Assistant(Settings.from_env()).ask("Thu ngân sách năm 2021 đạt bao nhiêu?").text``
 """

@@ -5,11 +5,12 @@ phrasing of it. On held-out questions (dev2) the small model's line alone holds 
 them; with the quoted sentences the answer holds them for 69% (eval/RESULTS.md): the model picks a
 neighbouring figure or the wrong half of a sentence, the quote shows the whole sentence.
 
-- The model answered and the checks (rag/grounding.py) passed its line: the line is shown, then the sentence
-  of the cited passage that supports it, then the best evidence unit when it is another sentence.
+- The model answered and the checks (rag/checks.py) passed its line: the line is shown, then the sentence of
+  the cited passage that supports it, then the best evidence unit when it is another sentence.
 - The model found nothing, or its line was turned down: the best evidence units are quoted alone ("Báo cáo
-  nêu: …") only when the first passes ``QuotePolicy.min_score_alone`` and names every key term of the question
-  (a year, a name); otherwise the assistant says the reports do not say.
+  nêu: …") only when the first passes ``QuotePolicy.min_score_alone``, names every key term of the question
+  (a year, a name) and passes the meaning checks; otherwise the assistant says the reports do not say.
+- Every unit quoted passes the meaning checks (rag/meaning.py): indicator, level, period and kind asked.
 
 Example: ``compose("Đạt 556 tấn [1].", [Quote(1, "sản lượng đạt 556 tấn", ...)])``
 -> ``"Đạt 556 tấn [1].\\n\\nBáo cáo nêu:\\n«sản lượng đạt 556 tấn» [1]"``
