@@ -5,7 +5,8 @@
 Measures: a cold index build of the bundled reports (chunks/s) next to the embedder's own time for the
 same chunks; retrieval latency over the dev questions; time to first token and generation speed of the
 LLM through the Assistant and through raw llama-cpp-python on the same prompt (the ratio is the
-pipeline's overhead); peak RSS. Run it on an idle machine: every figure is wall-clock.
+pipeline's overhead); what reusing the processed prefix shared by two questions' prompts saves; peak RSS.
+Run it on an idle machine: every figure is wall-clock.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 FIXED_QUESTION = "Thu ngân sách trên địa bàn tỉnh Cao Bằng năm 2021 ước đạt bao nhiêu?"
+NEXT_QUESTION = "Chi ngân sách địa phương của tỉnh Cao Bằng cả năm 2021 ước bao nhiêu?"  # another question after it
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -118,7 +120,36 @@ def bench_llm(settings, runs: int) -> dict:
               "raw_gen_tok_s": med(direct, "gen_tok_s"), "raw_prompt_tok_s": prompt_tokens / med(direct, "ttft_s")
               if direct else float("nan")}
     result["ttft_overhead_ratio"] = result["pipeline_ttft_s"] / result["raw_ttft_s"] if direct else float("nan")
+    if raw:
+        result["prefix"] = bench_prefix_reuse(assistant, raw, messages, settings)
     return result
+
+
+def bench_prefix_reuse(assistant, raw, first: list[dict], settings) -> dict:
+    """What llama.cpp's reuse of the previous prompt's processed tokens saves a second question: its prompt shares
+    the system prompt and the template's head with the first (the passages and the question differ). Time to first
+    token of the second prompt right after the first (the shared prefix kept in the KV cache) against the same
+    prompt from a cold cache; the shared prefix in tokens."""
+    prep = assistant.prepare(NEXT_QUESTION)
+    second = assistant.build_messages(prep.standalone, prep.shown())
+
+    def ttft(messages) -> float:
+        out = raw.create_chat_completion(messages=messages, max_tokens=4, temperature=settings.temperature,
+                                         stream=True)
+        return _timed_stream((p["choices"][0]["delta"].get("content", "") for p in out
+                              if p["choices"][0]["delta"].get("content")), lambda t: 1)["ttft_s"]
+    raw.reset()
+    ttft(first)
+    first_tokens = list(raw._input_ids)  # the tokens processed (prompt, then output)
+    warm = ttft(second)
+    second_tokens = list(raw._input_ids)
+    shared = next((i for i, (a, b) in enumerate(zip(first_tokens, second_tokens)) if a != b),
+                  min(len(first_tokens), len(second_tokens)))
+    raw.reset()
+    cold = ttft(second)
+    raw.reset()
+    return {"shared_prefix_tokens": shared, "prompt_tokens": len(second_tokens), "ttft_cold_s": cold,
+            "ttft_reused_s": warm, "saved_s": cold - warm}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +216,11 @@ def render(res: dict) -> str:
                  f"| prompt processing (raw) | {x['raw_prompt_tok_s']:.0f} tok/s |",
                  f"| generation (raw) | {x['raw_gen_tok_s']:.1f} tok/s |",
                  f"| answer total: pipeline / raw | {x['pipeline_total_s']:.2f} / {x['raw_total_s']:.2f} s |"]
+        if "prefix" in x:
+            pr = x["prefix"]
+            rows.append(f"| a second question: prefix reused from the first (system prompt, template head) | "
+                        f"{pr['shared_prefix_tokens']} of {pr['prompt_tokens']} tokens; first token "
+                        f"{pr['ttft_reused_s']:.2f} s against {pr['ttft_cold_s']:.2f} s cold |")
     rows.append(f"| peak RSS | {res['peak_rss_mb']:.0f} MB |")
     return "\n".join(rows)
 
