@@ -23,7 +23,7 @@ from .checks import LineChecks
 from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, excerpt_span, looks_like_refusal,
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
                         strip_citations, supporting_span, tokenize)
-from .meaning import check_sentence, read_question, sentence_in
+from .meaning import read_question, unit_rejection
 from .questions import is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
@@ -263,8 +263,7 @@ class Assistant:
         if not prep.units:
             return 1 if prep.passages else 0
         asked = read_question(prep.standalone, self.retriever.reranker)
-        passing = [u for u in prep.units if not first_rejection(check_sentence(
-            asked, sentence_in(u.chunk, u.start, u.end, u.level), self.verify_policy))]
+        passing = [u for u in prep.units if not unit_rejection(asked, u, self.verify_policy)]
         if not passing:
             return 0
         if any(u.n == 1 for u in passing) or not any(u.n == 1 for u in prep.units):
@@ -285,9 +284,7 @@ class Assistant:
         asked = read_question(prep.standalone, self.retriever.reranker) if prep.units else None
 
         def meaning(u: EvidenceUnit) -> Verdict | None:
-            """The meaning checks' first rejection of a unit (None: it may be quoted)."""
-            return first_rejection(check_sentence(asked, sentence_in(u.chunk, u.start, u.end, u.level),
-                                                  self.verify_policy))
+            return unit_rejection(asked, u, self.verify_policy)
 
         def add(n: int, chunk: Chunk, start: int, end: int, level: str) -> None:
             key = (chunk.chunk_id, start, end)

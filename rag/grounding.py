@@ -273,14 +273,14 @@ def clause_year_conflict(question: str, sentence: str, answer: str) -> bool:
     """
     single, periods = asked_years(split_source_phrase(question)[0])  # not the years naming the report
     asked = single.union(*periods)
-    nums = _answer_numbers(answer) - set(_YEAR.findall(question))
+    nums = _answer_numbers(answer) - set(YEAR.findall(question))
     if not asked or not nums:
         return False
     holding = [c for c in re.split(r";\s+", sentence) if nums & numbers_in(c)]
     if not holding:
         return False
     for clause in holding:
-        years = set(_YEAR.findall(_COMPARED_YEAR.sub(" ", clause)))
+        years = set(YEAR.findall(_COMPARED_YEAR.sub(" ", clause)))
         if not years or years & asked:
             return False
     return True
@@ -492,24 +492,27 @@ def topic_coverage(question: str, passage_text: str) -> float:
     return sum(t in p for t in terms) / len(terms)
 
 
-_YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
-_PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d])")
+YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
+PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d])")
 
 
 # "(không phải số ước cuối năm 2025)": what a question rules out is not what it asks about
 NEGATED = re.compile(r"(?i)(?<!\w)(?:không phải|khong phai)[^,;.?()]*")
 
 
-def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
-    """The single years a question names, and each period it names ("2021-2025") as its set of years; a year it
-    rules out ("không phải năm 2025") is not asked.
+def years_named(text: str) -> tuple[set[str], list[set[str]]]:
+    """The single years a text names outside any period, and each period it names ("2021-2025") as its set of years.
 
-    Example: ``asked_years("riêng năm 2021, giai đoạn 2021-2022")`` -> ``({"2021"}, [{"2021", "2022"}])``
+    Example: ``years_named("riêng năm 2021, giai đoạn 2021-2022")`` -> ``({"2021"}, [{"2021", "2022"}])``
     """
-    question = NEGATED.sub(" ", question)
-    periods = [{str(y) for y in range(int(a), int(b) + 1)} for a, b in _PERIOD.findall(question)
+    periods = [{str(y) for y in range(int(a), int(b) + 1)} for a, b in PERIOD.findall(text)
                if int(a) <= int(b) <= int(a) + 30]
-    return set(_YEAR.findall(_PERIOD.sub(" ", question))), periods
+    return set(YEAR.findall(PERIOD.sub(" ", text))), periods
+
+
+def asked_years(question: str) -> tuple[set[str], list[set[str]]]:
+    """``years_named`` of a question, but a year it rules out ("không phải năm 2025") is not asked."""
+    return years_named(NEGATED.sub(" ", question))
 
 
 # folded words of a question about a plan, a target or an assignment rather than an outcome
@@ -540,7 +543,7 @@ def answer_year_mismatch(question: str, answer: str) -> list[str]:
     """Years the answer states when it states none of the years asked about (asked 2025, says "năm 2021")."""
     single, periods = asked_years(question)
     asked = single.union(*periods)
-    said = set(_YEAR.findall(strip_citations(answer)))
+    said = set(YEAR.findall(strip_citations(answer)))
     return sorted(said) if asked and said and not (asked & said) else []
 
 
@@ -551,8 +554,8 @@ def year_conflict(question: str, sentence: str, context: str) -> list[str]:
     about is not stated by a period that includes it ("bình quân giai đoạn 2021-2025 tăng 4,46%/năm" does
     not say what 2021 was)."""
     single, periods = asked_years(question)
-    stated = set(_YEAR.findall(sentence)) | set(_YEAR.findall(context))
-    stated_alone = set(_YEAR.findall(_PERIOD.sub(" ", sentence))) | set(_YEAR.findall(_PERIOD.sub(" ", context)))
+    stated = set(YEAR.findall(sentence)) | set(YEAR.findall(context))
+    stated_alone = set(YEAR.findall(PERIOD.sub(" ", sentence))) | set(YEAR.findall(PERIOD.sub(" ", context)))
     missing = sorted(single - stated_alone)
     missing += [f"{min(p)}-{max(p)}" for p in periods if not p & stated]
     return missing
@@ -628,7 +631,7 @@ def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
         if not sent.strip():
             continue
         shared = a_nums & numbers_in(sent)
-        years = {n for n in shared if _YEAR.fullmatch(n)}
+        years = {n for n in shared if YEAR.fullmatch(n)}
         score = 3 * len(shared - years) + len(years) + len(a_words & set(tokenize(sent, folded=True))) / 10
         if score > best_score:
             best, best_score = (m.start(), m.end()), score

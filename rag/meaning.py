@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass
 
 from .evidence import asked_level, levels_named
-from .grounding import asked_years, asks_plan, strip_citations
+from .grounding import YEAR, asked_years, asks_plan, strip_citations, years_named
 from .rerank import terms_of
 from .text import SENTENCE, canonical_tones, fold, has_diacritics, normalize_number, split_source_phrase
-from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy
+from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
 from .vocabulary import VOCABULARY
 
 _CONTRAST_OF = {fold(q.lower()): i for i, group in enumerate(VOCABULARY.contrasts) for q in group}
@@ -35,8 +35,6 @@ _QUALIFIER = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _CONTRAST
                         + r")(?!\w)") if _CONTRAST_OF else None
 _ABBREVIATIONS = [(re.compile(r"(?<![\w-])" + re.escape(a) + r"(?![\w-])"), text)
                   for a, text in VOCABULARY.abbreviations.items()]
-_YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?!\d)")
-_PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?!\d)")
 # a question asking how something changed, not what it came to; with its marks when it has them ("hạ tầng" and
 # "giám đốc" fold onto "tăng" and "giảm")
 _CHANGE_WORDS = "tăng|giảm|thay đổi|biến động|so với|chênh lệch|cao hơn|thấp hơn|vượt|âm"
@@ -154,10 +152,8 @@ def period(asked: Asked, s: Sentence) -> Verdict:
     """Applies when the question names years: one of them is stated by the sentence, its context or its report (a
     period "2021-2025" states a single year asked only when the sentence names that year)."""
     around = f"{s.context} {s.text} {s.report}"
-    stated_alone = set(_YEAR.findall(_PERIOD.sub(" ", around)))
-    stated = set(_YEAR.findall(around))
-    for a, b in _PERIOD.findall(around):
-        stated |= {str(y) for y in range(int(a), int(b) + 1)} if int(a) <= int(b) <= int(a) + 30 else set()
+    stated_alone, periods = years_named(around)
+    stated = set(YEAR.findall(around)).union(*periods)
     if asked.years and not asked.years & stated_alone and not any(p & stated for p in asked.periods):
         return Verdict.reject("period", "period", f"the sentence states none of the years asked "
                                                   f"({', '.join(sorted(asked.years))})")
@@ -175,7 +171,7 @@ def figure_kinds(text: str) -> dict[str, set[str]]:
     folded = fold(canonical_tones(text).lower())
     out: dict[str, set[str]] = {}
     for m in _FIGURE.finditer(folded):
-        if _YEAR.fullmatch(m.group(0)):
+        if YEAR.fullmatch(m.group(0)):
             continue
         before = re.split(r"[,;:()]", folded[max(0, m.start() - 40):m.start()])[-1]
         kind = "change" if _CHANGE_BEFORE.search(before) else "plan" if _PLAN_BEFORE.search(before) else "level"
@@ -218,5 +214,7 @@ def check_sentence(asked: Asked, s: Sentence, policy: VerifyPolicy = DEFAULT_VER
     return out
 
 
-def passes(asked: Asked, s: Sentence, policy: VerifyPolicy = DEFAULT_VERIFY, line: str | None = None) -> bool:
-    return not any(v.rejected for v in check_sentence(asked, s, policy, line))
+def unit_rejection(asked: Asked, unit, policy: VerifyPolicy = DEFAULT_VERIFY) -> Verdict | None:
+    """The first meaning check that turns an evidence unit (rag/evidence.py) away; None when it may be quoted."""
+    return first_rejection(check_sentence(asked, sentence_in(unit.chunk, unit.start, unit.end, unit.level), policy))
+
