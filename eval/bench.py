@@ -96,7 +96,7 @@ def bench_llm(settings, runs: int) -> dict:
     raw = getattr(llm, "_llm", None)
     count = (lambda text: len(raw.tokenize(text.encode(), add_bos=False))) if raw else (lambda text: len(text.split()))
     prep = assistant.prepare(FIXED_QUESTION)  # the same evidence and question ask_stream sends
-    messages = assistant.build_messages(prep.standalone, prep.shown())
+    messages = assistant.build_messages(prep.standalone, prep.passages)
     prompt_tokens = count(messages[0]["content"] + messages[1]["content"])
     pipeline, direct = [], []
     for _ in range(runs):
@@ -131,7 +131,7 @@ def bench_prefix_reuse(assistant, raw, first: list[dict], settings) -> dict:
     token of the second prompt right after the first (the shared prefix kept in the KV cache) against the same
     prompt from a cold cache; the shared prefix in tokens."""
     prep = assistant.prepare(NEXT_QUESTION)
-    second = assistant.build_messages(prep.standalone, prep.shown())
+    second = assistant.build_messages(prep.standalone, prep.passages)
 
     def ttft(messages) -> float:
         out = raw.create_chat_completion(messages=messages, max_tokens=4, temperature=settings.temperature,

@@ -125,7 +125,7 @@ def predict_with_evidence(items: list[dict], assistant: Any, k: int = 10,
                    "latency_s": None, "ttft_s": None, "error": f"{type(e).__name__}: {e}"}
             continue
         latency = time.perf_counter() - t0
-        shown = assistant.render_passages(prep.standalone, prep.shown()) if prep.passages else ""
+        shown = assistant.render_passages(prep.standalone, prep.passages) if prep.passages else ""
         yield {"id": item["id"], "question": item["question"], "answer": None, "abstained": bool(prep.gap),
                "standalone_query": prep.standalone, "warnings": [prep.gap] if prep.gap else [],
                "evidence": [p.to_dict() for p in prep.passages], "units": [u.to_dict() for u in prep.units],

@@ -18,13 +18,14 @@ from pathlib import Path
 from .accents import AccentRestorer
 from .budget import DEFAULT_BUDGET, BudgetPolicy, ContextTooSmall, QuestionTooLong, count_tokens, prompt_tokens
 from .config import Settings
-from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, select_evidence, strip_span
+from .chunk import SIGNATURE_HEADING
+from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, passage_windows, scored_units, select_evidence
 from .checks import LineChecks
-from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, excerpt_span, looks_like_refusal,
+from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, looks_like_refusal,
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
                         strip_citations, supporting_span, tokenize)
 from .meaning import read_question, unit_rejection
-from .questions import is_follow_up, question_parts
+from .questions import asks_signer, is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
 from .text import has_diacritics
@@ -37,17 +38,18 @@ CONDENSE_TOKENS = 80  # the rewritten question is one line
 @dataclass
 class Prepared:
     """What happens before generation: the question as understood, the retrieved chunks, and either the reason to
-    abstain (``gap``) or the evidence: the passages the model is shown ([n], an excerpt of the n-th chunk) and
-    the evidence units (sentences and clauses that answer, best first, over more chunks: rag/evidence.py)."""
+    abstain (``gap``) or the evidence: the passages the model is shown ([n], a window of a chunk around an evidence
+    unit, rag/evidence.passage_windows) and the evidence units (sentences and clauses that answer, best first, over
+    more chunks: rag/evidence.py)."""
     standalone: str
     hits: list[Hit]
     units: list[EvidenceUnit]  # unit.n: the passage showing its chunk, 0 when none does
     gap: str = ""
-    passages: list[EvidenceUnit] = dataclasses.field(default_factory=list)  # the excerpt shown as [n]
+    passages: list[EvidenceUnit] = dataclasses.field(default_factory=list)  # the window shown as [n]
     gap_code: str = ""  # the evidence check's verdict code when it abstains (rag/verify.py)
 
     def shown(self) -> list[Hit]:
-        """The chunks of the passages [1], [2]…: the prompt shows their excerpts (``passages``)."""
+        """The chunks of the passages [1], [2]…: the prompt shows their windows (``passages``)."""
         return [Hit(p.chunk, p.score) for p in self.passages]
 
     def attach(self, answer: Answer) -> Answer:
@@ -157,28 +159,29 @@ class Assistant:
         """The checks before and after generation (rag/checks.py), over the current index."""
         return LineChecks(self.retriever, self.verify_policy)
 
-    def render_passages(self, question: str, hits: list[Hit], passage_chars: int | None = None) -> str:
-        """The numbered passages block: each passage under a short header naming its report (title, date) and
-        section, its text cut to the part that best matches the question (``passage_chars``, by default
-        ``window_chars``: prompt processing dominates on a CPU)."""
-        passage_chars = passage_chars or self.window_chars(question)
+    def render_passages(self, question: str, passages: list[EvidenceUnit], passage_chars: int | None = None) -> str:
+        """The numbered passages block: each window (``Prepared.passages``) under a short header naming its report
+        (title, date) and section, "…" where it cuts its chunk; cut again around its best-matching sentences when
+        longer than ``passage_chars`` (``fit_messages`` shortens an over-long prompt so)."""
         out = []
-        for i, h in enumerate(hits, 1):
-            c = h.chunk
+        for i, p in enumerate(passages, 1):
+            c, text = p.chunk, p.text
+            if passage_chars and len(text) > passage_chars:
+                text = excerpt(text, question, passage_chars)
+            text = ("… " if p.start > 0 else "") + text + (" …" if p.end < len(c.text.rstrip()) else "")
             out.append(self.prompts.passage.format(
                 n=i, title=_short(c.title, 70), date=c.date or "không rõ ngày",
-                section=_short(c.heading_path[-1] if c.heading_path else "—", 50),
-                text=excerpt(c.text, question, passage_chars)))
+                section=_short(c.heading_path[-1] if c.heading_path else "—", 50), text=text))
         return "\n\n".join(out)
 
-    def fit_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
-                     ) -> list[dict]:
+    def fit_messages(self, question: str, passages: list[EvidenceUnit], part: str = "",
+                     passage_chars: int | None = None) -> list[dict]:
         """``build_messages``, its excerpts halved until the prompt leaves ``max_tokens`` of ``n_ctx`` for the answer
         (unchanged when it already does: an ordinary prompt is ~900 of 4,096 tokens). Passages are shortened, not
         dropped, so the checks compare the answer with the passages it was shown."""
-        chars = passage_chars or self.window_chars(question)
+        chars = passage_chars or max((len(p.text) for p in passages), default=0)
         while True:
-            messages = self.build_messages(question, hits, part, chars)
+            messages = self.build_messages(question, passages, part, chars)
             if self.fits(messages, self.settings.max_tokens):
                 return messages
             if chars // 2 < self.budget.min_passage_chars:
@@ -188,10 +191,11 @@ class Assistant:
                     f"raise RAG_N_CTX or lower RAG_MAX_TOKENS.")
             chars //= 2
 
-    def build_messages(self, question: str, hits: list[Hit], part: str = "", passage_chars: int | None = None
-                       ) -> list[dict]:
-        """The chat messages asking ``question`` over ``hits``; ``part`` narrows the request to one of its parts."""
-        passages = self.render_passages(question, hits, passage_chars)
+    def build_messages(self, question: str, passages: list[EvidenceUnit], part: str = "",
+                       passage_chars: int | None = None) -> list[dict]:
+        """The chat messages asking ``question`` over ``passages``; ``part`` narrows the request to one of its
+        parts."""
+        passages = self.render_passages(question, passages, passage_chars)
         request = self.prompts.question.format(question=question)
         if part:
             request += "\n" + self.prompts.parts.format(part=part)
@@ -222,7 +226,7 @@ class Assistant:
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
         prep = self.prepare(question, history)
         standalone, hits = prep.standalone, prep.hits
-        yield "retrieved", hits[:self.settings.top_k]  # the passages the model reads
+        yield "retrieved", prep.shown() or hits[:self.settings.top_k]  # the passages the model reads
         timings = {"retrieval_s": time.perf_counter() - t0}
         if prep.gap:
             timings["total_s"] = time.perf_counter() - t0
@@ -231,8 +235,8 @@ class Assistant:
                                              verdicts=[Verdict.reject("evidence", prep.gap_code, prep.gap)]))
             return
         yield "evidence", prep.units
-        shown = prep.shown()  # the passages' chunks: the model reads their excerpts, the checks compare with them
-        text = yield from self._generate(standalone, shown, t0, timings, calls)
+        shown = prep.shown()  # the passages' chunks: the model reads their windows, the checks compare with them
+        text = yield from self._generate(standalone, prep.passages, t0, timings, calls)
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
         answer = self.finalize(question, standalone, text, shown, timings, models)
@@ -244,7 +248,7 @@ class Assistant:
             # question to slip through the checks.
             yield "retry", retry
             one = shown[retry - 1:retry]
-            text = yield from self._generate(standalone, one, t0, timings, calls)
+            text = yield from self._generate(standalone, prep.passages[retry - 1:retry], t0, timings, calls)
             alone = _renumbered(self.finalize(question, standalone, text, one, timings, models), retry)
             if not alone.abstained:
                 answer = dataclasses.replace(alone, warnings=answer.warnings + [f"answered again from passage "
@@ -350,18 +354,24 @@ class Assistant:
         standalone = self.condense(question.strip(), history)
         hits = self.retriever.search(standalone, k=max(self.settings.top_k, self.evidence_policy.chunks))
         hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
+        signer = asks_signer(standalone)
+        if signer:
+            hits = self.retriever.with_signature(hits)
         standalone = self.restore_accents(standalone)  # the LLM and the evidence's level words read it better
         shown = hits[:self.settings.top_k]
         verdict = self.checks.evidence(standalone, shown)
         if verdict.rejected:
             return Prepared(standalone, hits, [], verdict.note, gap_code=verdict.code)
-        units = select_evidence(standalone, hits, self.retriever, self.evidence_policy)
-        chars = self.window_chars(standalone)
-        windows = [EvidenceUnit(n, h.chunk, *strip_span(h.chunk.text, *excerpt_span(h.chunk.text, standalone, chars)),
-                                h.score, self.retriever.doc_level.get(h.doc, "")) for n, h in enumerate(shown, 1)]
-        passage_of = {h.chunk.chunk_id: n for n, h in enumerate(shown, 1)}
-        for u in units:
-            u.n = passage_of.get(u.chunk.chunk_id, 0)
+        policy = self.evidence_policy
+        cands = scored_units(standalone, hits[:policy.chunks], self.retriever, policy)
+        if signer:  # the signature block answers "who signed?", whatever words it shares with the question
+            cands.sort(key=lambda x: x[2].chunk.heading_path != [SIGNATURE_HEADING])
+        units = select_evidence(standalone, hits, self.retriever, policy, cands)
+        windows = passage_windows(units, cands, self.settings.top_k, self.window_chars(standalone),
+                                  asks_for_list(standalone), self.retriever.footnotes, hits[0].chunk.chunk_id)
+        for u in units:  # the window showing it, else the first showing part of its chunk
+            same = [w for w in windows if w.chunk.chunk_id == u.chunk.chunk_id]
+            u.n = next((w.n for w in same if w.start <= u.start and u.end <= w.end), same[0].n if same else 0)
         return Prepared(standalone, hits, units, "", windows)
 
     def window_chars(self, question: str) -> int:
@@ -369,7 +379,7 @@ class Assistant:
         chars = self.evidence_policy.window_chars
         return chars * 3 // 2 if asks_for_list(question) else chars
 
-    def _generate(self, question: str, hits: list[Hit], t0: float, timings: dict, calls: list[int]):
+    def _generate(self, question: str, passages: list[EvidenceUnit], t0: float, timings: dict, calls: list[int]):
         """Stream one generation per part of the question as ("token", text) events, each counted in ``calls[0]``;
         returns the whole text.
 
@@ -382,7 +392,7 @@ class Assistant:
             if texts:
                 yield "token", " "
             pieces: list[str] = []
-            messages = self.fit_messages(question, hits, part)
+            messages = self.fit_messages(question, passages, part)
             calls[0] += 1
             for tok in self.llm.stream(messages, max_tokens=self.settings.max_tokens,
                                        temperature=self.settings.temperature):

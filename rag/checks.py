@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 
-from .grounding import (answer_year_mismatch, clause_year_conflict, lacks_person, lacks_quantity, missing_key_terms,
-                        numbers_in, predates_question, strip_citations, supporting_span, topic_coverage, wrong_unit,
-                        year_conflict)
+from .grounding import (NEGATED, answer_year_mismatch, clause_year_conflict, lacks_person, lacks_quantity,
+                        missing_key_terms, numbers_in, predates_question, strip_citations, supporting_span,
+                        topic_coverage, wrong_unit, year_conflict)
 from .meaning import check_sentence, read_question, sentence_in
+from .text import split_source_phrase
 from .types import Chunk, Hit
 from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
 
@@ -32,7 +33,8 @@ class LineChecks:
         if not hits:
             return Verdict.reject("evidence", "no_passage", "no passage retrieved")
         docs = self.retriever.stored.docs
-        best = max(topic_coverage(question, h.chunk.embed_text()) for h in hits)
+        asked = NEGATED.sub(" ", split_source_phrase(question)[0])  # not the report named, nor what is ruled out
+        best = max(topic_coverage(asked, h.chunk.embed_text()) for h in hits)
         if best < self.policy.min_topic_coverage:
             return Verdict.reject("evidence", "off_topic", f"best passage covers {best:.0%} of the question's topic")
         for h in hits:

@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from .clean import clean_text
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "9"
+CHUNKER_VERSION = "10"
 
 _LEVELS = [  # (level, pattern, max length) — lower level = higher in the hierarchy
     (0, re.compile(r"^(?:Phần|PHẦN)\s+(?:thứ|THỨ)?\s*\S+", re.U), 200),
@@ -27,6 +27,11 @@ _LEVELS = [  # (level, pattern, max length) — lower level = higher in the hier
     (6, re.compile(r"^[a-zđ]\)\s+\S"), 120),
 ]
 _MD = re.compile(r"^(#{1,6})\s+(.*)$")
+# The signer's authority at a document's end (TM. thay mặt, KT. ký thay, TL. thừa lệnh, TUQ. thừa ủy quyền,
+# Q. quyền), then the signer's name: kept as a "Người ký" chunk, not read as a heading with an empty section.
+_SIGNATURE = re.compile(r"^(?:#+\s*)?(?:TM|KT|TL|TUQ|Q)\.\s*[A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ]")
+_PERSON = re.compile(r"[^\W\d_][^\W\d_]*(?:\s+[^\W\d_]+){1,4}")
+SIGNATURE_HEADING = "Người ký"
 _MD_MARK = re.compile(r"^#{1,6}\s+", re.M)
 _DOC_KIND = re.compile(r"^(BÁO CÁO|THÔNG BÁO|KẾT LUẬN|NGHỊ QUYẾT|TỜ TRÌNH|KẾ HOẠCH|QUYẾT ĐỊNH)\b")
 _DATE_FULL = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
@@ -133,9 +138,22 @@ def chunk_document(document: Document, chunk_size: int = 700, chunk_overlap: int
     offset = 0
     prev_heading_level = None
     last_number: dict[int, int] = {}  # level -> last "n." seen, to reject out-of-sequence numbers
+    signature = None  # where a signer's authority line starts, until the name after it
     for para in text.split("\n\n"):
         start, end = offset, offset + len(para)
         offset = end + 2
+        if _SIGNATURE.match(para.strip()) and len(para) < 200:
+            if body_start is not None and body_start < start:
+                sections.append(([h for _, h in stack], body_start, start))
+            body_start, signature = None, start
+            continue
+        if signature is not None and para.strip():
+            name = _MD.sub(r"\2", para).strip()
+            if _PERSON.fullmatch(name) and name[:1].isupper() and not _is_caps(name):
+                sections.append(([SIGNATURE_HEADING], signature, end))
+                signature = None
+                continue
+            body_start, signature = signature, None  # no name follows: ordinary text
         level = heading_level(para)
         if level in (3, 4):
             n = int(re.match(r"^\W*(?:#+\s*)?(?:\d+\.)?(\d+)", para.lstrip("# ")).group(1)) \
@@ -170,8 +188,8 @@ def chunk_document(document: Document, chunk_size: int = 700, chunk_overlap: int
         prev_heading_level = None
         if body_start is None:
             body_start = start
-    if body_start is not None:
-        sections.append(([h for _, h in stack], body_start, len(text)))
+    if body_start is not None or signature is not None:
+        sections.append(([h for _, h in stack], body_start if body_start is not None else signature, len(text)))
 
     chunks: list[Chunk] = []
     for path, s_start, s_end in sections:

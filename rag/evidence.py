@@ -2,8 +2,9 @@
 
 Report sentences are long (200-400 characters, many "; "-clauses), so which sentence answers matters more than
 which chunk is retrieved. The units are recorded with every answer (``Answer.units``) and point citations at
-the supporting sentence; the model still reads excerpts of the top chunks (eval/RESULTS.md: fed the units, the
-1.5B model answered worse). Every sentence (or clause of a long sentence) of the top chunks
+the supporting sentence; the model reads windows around them (``passage_windows``: a few sentences of context
+each, with the footnote the best one cites; fed the bare units, the 1.5B model answered worse, eval/RESULTS.md).
+Every sentence (or clause of a long sentence) of the top chunks
 competes on signals that carry over to unseen questions: the idf-weighted share of the question's terms it
 holds (its own sentence and section heading count for less), the chunk's fused retrieval score, whether it
 states a figure when one is asked, and whether its administrative level, period and kind (result vs plan)
@@ -46,9 +47,9 @@ class EvidencePolicy:
         one that does not (nor its section heading) when the question asks for a target.
     year_mismatch: factor for a unit when none of the single years asked appears in it, its sentence, its
         section heading or its report's title and date (a 2021 figure for a 2022 question).
-    window_chars: the model reads each of the first Settings.top_k chunks cut to this many characters around
-        its best-matching sentences (half as much again for a list): a shorter prompt is faster on a CPU and has
-        fewer neighbouring figures to confuse.
+    window_chars: the model reads Settings.top_k windows of at most this many characters around the best units
+        (half as much again for a list; ``passage_windows``): a shorter prompt is faster on a CPU and has fewer
+        neighbouring figures to confuse. 370 is the shortest keeping dev's evidence recall (360 lost a fact).
     list_unit_chars: for a question asking for several items, the best unit is a whole sentence (not a clause)
         and grows with the sentences that follow it, into the next chunks of its section, up to this length
         (a list spans lines and chunk edges).
@@ -65,8 +66,8 @@ class EvidencePolicy:
     partial_period: float = 0.85
     plan_not_asked: float = 0.85
     year_mismatch: float = 0.7
-    list_unit_chars: int = 1000
-    window_chars: int = 400
+    list_unit_chars: int = 900
+    window_chars: int = 370
 
 
 DEFAULT_POLICY = EvidencePolicy()
@@ -238,38 +239,22 @@ def _has_figure(text: str) -> bool:
 
 
 # -- selection -------------------------------------------------------------------------------------------------
-def select_evidence(question: str, hits: list[Hit], retriever, policy: EvidencePolicy = DEFAULT_POLICY
-                    ) -> list[EvidenceUnit]:
+def select_evidence(question: str, hits: list[Hit], retriever, policy: EvidencePolicy = DEFAULT_POLICY,
+                    cands: list | None = None) -> list[EvidenceUnit]:
     """The units that answer ``question``, best first (see the module docstring); ``n`` is left 0 for the caller
     to set to the passage that shows each.
 
     ``hits`` are the fused chunks in rank order (already widened over chunk edges); ``retriever`` gives the
-    term idf (its sentence reranker) and each report's level (``doc_level``).
+    term idf (its sentence reranker) and each report's level (``doc_level``); ``cands``: ``scored_units`` of
+    them when the caller has it already.
     """
     hits = hits[:policy.chunks]
     if not hits:
         return []
-    asked = _asked(question, retriever.reranker)
-    levels = retriever.doc_level
-    top = max(h.score for h in hits) or 1.0
-    cands: list[tuple[float, int, EvidenceUnit, int, int]] = []
+    if cands is None:
+        cands = scored_units(question, hits, retriever, policy)
     listing = asks_for_list(question)
     clause_chars = policy.list_unit_chars if listing else policy.clause_chars  # a list runs over its "; "
-    for rank, h in enumerate(hits):
-        c = h.chunk
-        heading = " ".join(c.heading_path)
-        heading_terms = terms_of(heading)
-        prior = policy.rank_weight * h.score / top
-        before = ""  # the sentence before: "Trong đó, số hồ sơ đã giải quyết …" goes on from it
-        for a, b, sa, sb in unit_spans(c.text, clause_chars):
-            unit = EvidenceUnit(0, c, a, b, level=levels.get(c.doc, ""))
-            sentence = c.text[sa:sb]
-            around = " ".join([sentence, heading, c.title, c.date])
-            unit.score = _score(asked, unit, sentence + "\n" + before, heading, heading_terms, around, prior, policy)
-            cands.append((unit.score, rank, unit, sa, sb))
-            if b == sb:
-                before = sentence
-    cands.sort(key=lambda x: (-x[0], x[1], x[2].start))
     budget = policy.list_budget_chars if listing else policy.budget_chars
     firsts = _part_leaders(question, cands, retriever.reranker)
     ordered = firsts + [x[2] for x in cands if not any(x[2] is f for f in firsts)]
@@ -290,6 +275,129 @@ def select_evidence(question: str, hits: list[Hit], retriever, policy: EvidenceP
         chosen.append(unit)
         used += size
     return chosen
+
+
+def passage_windows(units: list[EvidenceUnit], cands: list, count: int, chars: int, listing: bool,
+                    footnotes=None, first: str = "") -> list[EvidenceUnit]:
+    """The passages the model reads: up to ``count`` windows of at most ``chars`` characters: first around the
+    best unit of the top retrieved chunk (chunk id ``first``), then around the evidence units (best first), then
+    around the best unit of each other scored chunk.
+
+    Passage [1] stays the top retrieved chunk: the small model answers from [1] most, and retrieval's rank (with
+    the report's year, level and name matched) chose it better than the unit score (eval/RESULTS.md, session 9).
+    A window grows from its unit towards the better-scoring neighbour, so the figure asked sits in it whatever
+    the chunk's other sentences share with the question; for a list question the best unit (``units[0]``) is
+    grown over the sentences after it, past the chunk edge, and shown whole. A footnote the first window cites
+    (``footnotes(unit)``: the footnote chunks whose marker is in it) comes next: "03 di sản …²" names them
+    there. A window running into one already shown is cut there (overlapping chunks: no text twice); ``n`` is
+    each window's passage number.
+    """
+    of_chunk: dict[str, list[EvidenceUnit]] = {}
+    for x in cands:
+        of_chunk.setdefault(x[2].chunk.chunk_id, []).append(x[2])
+    lead = next((u for u in units if u.chunk.chunk_id == first), None) or \
+        next((x[2] for x in cands if x[2].chunk.chunk_id == first), None)
+    seeds = ([lead] if lead else []) + list(units) + [x[2] for x in cands]
+    windows: list[EvidenceUnit] = []
+    for seed in seeds:
+        if len(windows) >= count:
+            break
+        if any(w.chunk.chunk_id == seed.chunk.chunk_id and (w.start <= seed.start and seed.end <= w.end
+                                                             or w.chunk.kind == "footnote") for w in windows):
+            continue  # already shown (a footnote is shown once)
+        if listing and units and seed is units[0]:
+            window = dataclasses.replace(seed)
+        else:
+            window = _window(seed, of_chunk.get(seed.chunk.chunk_id) or [seed], chars)
+        window = _trimmed(window, seed, windows)
+        if window is None:
+            continue
+        windows.append(window)
+        if len(windows) == 1 and footnotes:
+            windows += [_footnote_window(f, chars) for f in footnotes(window)][:count - 1]
+    for n, w in enumerate(windows, 1):
+        w.n = n
+    return windows
+
+
+def _trimmed(window: EvidenceUnit, seed: EvidenceUnit, shown: list[EvidenceUnit]) -> EvidenceUnit | None:
+    """``window`` cut where it runs into a window already ``shown`` (chunks overlap: never the same text twice);
+    None when what is left is shown already or no longer holds its ``seed`` unit."""
+    if any(_same_text(window, w) for w in shown):
+        return None
+    base = window.chunk.start
+    start, end = window.start, window.end
+    for w in shown:
+        if w.doc != window.doc or w.chunk.kind != window.chunk.kind:
+            continue
+        lo, hi = w.chunk.start + w.start - base, w.chunk.start + w.end - base  # w's span in this chunk's terms
+        if lo <= start < hi:
+            start = hi
+        if lo < end <= hi:
+            end = lo
+    if (start, end) == (window.start, window.end):
+        return window
+    start, end = strip_span(window.chunk.text, start, end)
+    if not (start <= seed.start and seed.end <= end) or end - start < _MIN_UNIT:
+        return None
+    return dataclasses.replace(window, start=start, end=end)
+
+
+def _footnote_window(chunk: Chunk, chars: int) -> EvidenceUnit:
+    """A footnote chunk as a window, cut to ``chars`` at a space; its label ("(Chú thích 2 của câu “…có 03 di
+    sản …”)") stays: without it the model did not read the note as the list the sentence announces (dev b034)."""
+    start, end = 0, len(chunk.text)
+    if end - start > chars:
+        space = chunk.text.rfind(" ", start, start + chars)
+        end = space if space > start else start + chars
+    return EvidenceUnit(0, chunk, *strip_span(chunk.text, start, end))
+
+
+def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int) -> EvidenceUnit:
+    """The span of ``chars`` characters at most around ``unit``, grown over the other ``units`` of its chunk
+    (scored), the better-scoring neighbour first; a unit longer than ``chars`` is cut at a space."""
+    spans = sorted([u for u in units if u.end <= unit.start or u.start >= unit.end] + [unit], key=lambda u: u.start)
+    best = next(i for i, u in enumerate(spans) if u is unit)
+    lo = hi = best
+    while True:
+        options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(spans)
+                   and spans[max(hi, j)].end - spans[min(lo, j)].start <= chars]
+        if not options:
+            break
+        j = max(options, key=lambda j: spans[j].score)
+        lo, hi = min(lo, j), max(hi, j)
+    chunk, start, end = unit.chunk, spans[lo].start, spans[hi].end
+    if end - start > chars:
+        space = chunk.text.rfind(" ", start, start + chars)
+        end = space if space > start else start + chars
+    return EvidenceUnit(0, chunk, *strip_span(chunk.text, start, end), unit.score, unit.level)
+
+
+def scored_units(question: str, hits: list[Hit], retriever, policy: EvidencePolicy = DEFAULT_POLICY
+                 ) -> list[tuple[float, int, EvidenceUnit, int, int]]:
+    """Every unit of ``hits`` scored (see ``_score``), best first: (score, chunk rank, unit, sentence start,
+    sentence end)."""
+    asked = _asked(question, retriever.reranker)
+    levels = retriever.doc_level
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    clause_chars = policy.list_unit_chars if asks_for_list(question) else policy.clause_chars
+    cands: list[tuple[float, int, EvidenceUnit, int, int]] = []
+    for rank, h in enumerate(hits):
+        c = h.chunk
+        heading = " ".join(c.heading_path)
+        heading_terms = terms_of(heading)
+        prior = policy.rank_weight * h.score / top
+        before = ""  # the sentence before: "Trong đó, số hồ sơ đã giải quyết …" goes on from it
+        for a, b, sa, sb in unit_spans(c.text, clause_chars):
+            unit = EvidenceUnit(0, c, a, b, level=levels.get(c.doc, ""))
+            sentence = c.text[sa:sb]
+            around = " ".join([sentence, heading, c.title, c.date])
+            unit.score = _score(asked, unit, sentence + "\n" + before, heading, heading_terms, around, prior, policy)
+            cands.append((unit.score, rank, unit, sa, sb))
+            if b == sb:
+                before = sentence
+    cands.sort(key=lambda x: (-x[0], x[1], x[2].start))
+    return cands
 
 
 def _score(asked: _Asked, unit: EvidenceUnit, sentence: str, heading: str, heading_terms: set[str], around: str,

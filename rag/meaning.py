@@ -181,9 +181,10 @@ def figure_kinds(text: str) -> dict[str, set[str]]:
 
 def kind(asked: Asked, s: Sentence, line: str | None = None) -> Verdict:
     """A figure the line states as a level is not one the sentence states only as a change, nor only as a plan,
-    unless the question asks for a change or a plan ("tỷ lệ hộ nghèo đạt 4%" from "giảm 4%"); a figure the line
-    itself words as a change or plan passes. With no line (a sentence to quote alone), the sentence passes when one
-    of its figures is of a kind asked."""
+    unless the question asks for a change or a plan ("tỷ lệ hộ nghèo đạt 4%" from "giảm 4%"); a line stating only
+    changes does not answer a question asking for a level ("còn bao nhiêu phần trăm?" - "giảm được 21,22%"); a
+    figure the line itself words as a plan passes. With no line (a sentence to quote alone), the sentence passes
+    when one of its figures is of a kind asked."""
     kinds = figure_kinds(s.text)
     wanted = {"level"} | ({"change"} if asked.change else set()) | ({"plan"} if asked.plan else set())
     if line is None:
@@ -191,7 +192,10 @@ def kind(asked: Asked, s: Sentence, line: str | None = None) -> Verdict:
             return Verdict.accept("kind")
         figures = set(kinds)
     else:
-        figures = {f for f, k in figure_kinds(strip_citations(line)).items() if "level" in k}
+        stated = figure_kinds(strip_citations(line))
+        if stated and not asked.change and all(k == {"change"} for k in stated.values()):
+            return Verdict.reject("kind", "change", "the line states only a change, and the question asks for a level")
+        figures = {f for f, k in stated.items() if "level" in k}
     for f in sorted(figures):
         if f in kinds and not kinds[f] & wanted:
             what = "a change" if "change" in kinds[f] else "a plan or target"

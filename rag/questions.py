@@ -67,3 +67,16 @@ def is_follow_up(question: str) -> bool:
         return True
     return not [t for t in tokenize(strip_question_words(text), folded=True) if t not in GENERIC_WORDS
                 and not t[0].isdigit()]
+
+
+# "ai ký", "người ký", "do ai ký", "ký bởi": who signed the document (its signature block, rag/chunk.py)
+_SIGNER = re.compile(r"\b(?:ai|nguoi|nguoi da|do ai) ky\b|\bky boi\b|\bky (?:ten|van ban|bao cao|thong bao)? ?la ai\b")
+
+
+def asks_signer(question: str) -> bool:
+    """Whether a question asks who signed a report.
+
+    Example: ``asks_signer("Thông báo kết luận do ai ký?")`` -> True; ``asks_signer("đăng ký mới bao nhiêu?")``
+    -> False
+    """
+    return bool(_SIGNER.search(fold(question)))

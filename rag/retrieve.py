@@ -12,6 +12,7 @@ import time
 import faiss
 import numpy as np
 
+from .chunk import SIGNATURE_HEADING
 from .config import Settings
 from .embed import Embedder, get_embedder
 from .evidence import report_level
@@ -128,6 +129,10 @@ class Retriever:
         self.section_folded = [fold(c.section) for c in self.chunks]
         self.doc_level = {d: report_level(" ".join([m.get("title", ""), m.get("header", "")])) for d, m in docs.items()}
         self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self._notes: dict[str, list[Chunk]] = {}  # each report's footnotes, by their marker's offset
+        self._signatures = {c.doc: c for c in self.chunks if c.heading_path == [SIGNATURE_HEADING]}
+        for c in sorted((c for c in self.chunks if c.kind == "footnote"), key=lambda c: c.start):
+            self._notes.setdefault(c.doc, []).append(c)
         # Chosen on the dev set with eval/tune_retrieval.py (a plateau: nearby settings score within 0.02):
         # weighted RRF with a small k (top ranks dominate); dense is the weakest ranker here (recall@5 0.5).
         self.weights = {"dense": 0.3, "lex": 1.0, "lex_folded": 0.5}
@@ -180,6 +185,24 @@ class Retriever:
         if text == c.text:
             return hit
         return dataclasses.replace(hit, chunk=dataclasses.replace(c, text=text, end=end))
+
+    def with_signature(self, hits: list[Hit]) -> list[Hit]:
+        """``hits`` led by the signature block ("TM. ỦY BAN NHÂN DÂN … <name>", rag/chunk.py) of the report of the
+        first hit that has one: the answer to "who signed it?" is there and shares few words with the question."""
+        for h in hits:
+            if (c := self._signatures.get(h.doc)) is not None:
+                return [Hit(c, hits[0].score, {"signature": 1.0})] + [x for x in hits if x.chunk.chunk_id != c.chunk_id]
+        return hits
+
+    def footnotes(self, unit, slack: int = 5) -> list[Chunk]:
+        """The footnotes whose marker sits in ``unit`` (a span ``start``/``end`` of ``unit.chunk``), in order:
+        the note "²" of "có 03 di sản …²" names them. ``slack`` absorbs the few characters a chunk's text was
+        trimmed by."""
+        c = unit.chunk
+        if c.kind != "body":
+            return []
+        lo, hi = c.start + unit.start, c.start + unit.end + slack
+        return [n for n in self._notes.get(c.doc, []) if lo <= n.start <= hi]
 
     def _next_in_section(self, i: int) -> Chunk | None:
         if i + 1 < len(self.chunks):

@@ -399,7 +399,7 @@ def test_prompt_is_trimmed_to_fit_the_context_and_unchanged_when_it_fits(setting
     roomy = Assistant(settings, retriever=retriever, llm=fake)
     roomy.ask(VACCINE_Q)
     prep = roomy.prepare(VACCINE_Q)
-    assert fake.prompts[0] == roomy.build_messages(prep.standalone, prep.shown())  # ordinary prompt: untouched
+    assert fake.prompts[0] == roomy.build_messages(prep.standalone, prep.passages)  # ordinary prompt: untouched
     n_ctx = prompt_tokens(fake, fake.prompts[0]) + settings.max_tokens - 1  # one token short
     small = Assistant(dataclasses.replace(settings, n_ctx=n_ctx), retriever=retriever, llm=fake)
     small.ask(VACCINE_Q)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import chunk_document, heading_level
+from rag.chunk import SIGNATURE_HEADING, chunk_document, heading_level
 from rag.clean import clean_text
 from rag.loaders import load_document
 from rag.text import canonical_tones
@@ -304,3 +304,25 @@ def test_gold_quote_is_inside_one_chunk(item_id):
     assert any(quote in squash(c.text) for c in chunks), quote
     if item_id == "b081":
         assert "Thu ngân sách nhà nước: 466 tỷ đồng" in quote
+
+
+@pytest.mark.parametrize("name", [TP_2021, KET_LUAN, KTXH_2021])
+def test_the_signature_block_is_kept_as_its_own_chunk(name):
+    """"TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH / <name>" read as a heading lost the signer's name (a section of one short
+    line); it is a chunk of its own now, under the "Người ký" heading."""
+    chunks, _ = chunked(name)
+    [sig] = [c for c in chunks if c.heading_path == [SIGNATURE_HEADING]]
+    authority, signer = [line for line in sig.text.split("\n") if line.strip()]
+    assert re.match(r"(TM|KT|TL|TUQ|Q)\. ", authority) and "CHỦ TỊCH" in authority
+    last_line = [line for line in raw(name).splitlines() if line.strip().strip("*") == signer]
+    assert last_line, signer  # the name as the report writes it
+    assert not any(c.heading_path and c.heading_path[-1].startswith(("TM.", "TL.")) for c in chunks)
+
+
+def test_an_authority_line_without_a_name_after_it_stays_text():
+    from rag.types import Document, Page
+    text = ("BÁO CÁO\nKết quả năm 2021\n\n1. Kinh tế\n\nTăng trưởng đạt 5%.\n\nTM. ỦY BAN NHÂN DÂN\n\n"
+            "- Thu ngân sách đạt 1.790 tỷ đồng, vượt dự toán giao.")
+    chunks, _ = chunk_document(Document(doc="x.txt", pages=[Page(text)]))
+    assert not any(c.heading_path == [SIGNATURE_HEADING] for c in chunks)
+    assert any("1.790" in c.text for c in chunks) and any("TM. ỦY BAN NHÂN DÂN" in c.text for c in chunks)

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.evidence import EvidencePolicy, asked_level, report_level, select_evidence, unit_spans
+from rag.evidence import (EvidencePolicy, asked_level, passage_windows, report_level, scored_units, select_evidence,
+                          unit_spans)
 from rag.rerank import SentenceReranker
 from rag.types import Chunk, Hit
 from rag.vocabulary import VocabularyError, load_vocabulary
@@ -116,6 +117,82 @@ def test_budget_and_unit_count_bound_the_evidence():
 
 
 
+def windows_for(question: str, hits: list[Hit], chars: int, footnotes=None, units=None, first: str = ""):
+    """The passages the model would read: rag.evidence.passage_windows over these crafted hits."""
+    retriever = fake_retriever([h.chunk for h in hits])
+    cands = scored_units(question, hits, retriever)
+    units = units(cands) if units else select_evidence(question, hits, retriever, cands=cands)
+    return passage_windows(units, cands, 3, chars, False, footnotes, first)
+
+
+def test_a_window_is_a_span_of_its_chunk_around_the_answering_sentence():
+    answer = "Thu ngân sách trên địa bàn năm 2021 đạt 1.790 tỷ đồng."
+    c = chunk(PROVINCE, FILLER * 3 + answer + " " + FILLER * 3)
+    [w, *_] = windows_for("Thu ngân sách năm 2021 đạt bao nhiêu?", [Hit(c, 1.0)], 200)
+    assert answer in w.text and len(w.text) <= 200
+    assert c.text[w.start:w.end] == w.text and w.n == 1
+
+
+def test_passage_one_is_the_top_retrieved_chunk_the_others_follow_the_units():
+    answer = "Thu ngân sách trên địa bàn năm 2021 đạt 1.790 tỷ đồng."
+    top = chunk(PROVINCE, FILLER + "Thu ngân sách năm 2021 được chỉ đạo quyết liệt. " + FILLER, cid="top")
+    best = chunk(PROVINCE, FILLER + answer + " " + FILLER, start=9000, cid="best")
+    filler = chunk(CITY, FILLER * 2, cid="filler")
+    hits = [Hit(top, 1.0), Hit(filler, 0.9), Hit(best, 0.8)]
+    windows = windows_for("Thu ngân sách năm 2021 đạt bao nhiêu?", hits, 200, first="top")
+    assert windows[0].chunk.chunk_id == "top" and answer in windows[1].text  # the unit's chunk before the filler
+    assert windows_for("Thu ngân sách năm 2021 đạt bao nhiêu?", hits, 200)[0].chunk.chunk_id == "best"
+
+
+def test_two_sentences_asked_far_apart_in_one_chunk_get_a_window_each():
+    first, second = "Đăng ký thành lập mới 51 doanh nghiệp.", "Tổng vốn đăng ký là 546 tỷ đồng."
+    c = chunk(PROVINCE, first + " " + FILLER * 4 + second)
+
+    def both(cands):
+        return [next(x[2] for x in cands if x[2].text == t) for t in (first, second)]
+    windows = windows_for("Bao nhiêu doanh nghiệp thành lập mới, tổng vốn đăng ký bao nhiêu?", [Hit(c, 1.0)], 150,
+                          units=both)
+    assert first in windows[0].text and second in windows[1].text
+    assert windows[0].end <= windows[1].start  # two parts of one chunk, neither shown twice
+
+
+def test_overlapping_chunks_show_a_sentence_in_one_window_only():
+    sentence = "Tỷ lệ hộ nghèo năm 2021 còn 29,5%, giảm 4% so với năm 2020."
+    a = chunk(PROVINCE, FILLER + sentence, start=0, cid="a")
+    b = chunk(PROVINCE, sentence + " " + FILLER, start=len(FILLER), cid="b")
+    windows = windows_for("Tỷ lệ hộ nghèo năm 2021?", [Hit(a, 1.0), Hit(b, 0.9)], 400)
+    assert sum(w.text.count(sentence) for w in windows) == 1
+
+
+def test_the_footnote_the_first_window_cites_is_shown_next_once():
+    body = chunk(PROVINCE, FILLER + "Có 03 di sản được đưa vào danh mục di sản văn hóa phi vật thể quốc gia2. " + FILLER,
+                 cid="body")
+    note = Chunk(doc=PROVINCE, text="(Chú thích 2 của câu “…phi vật thể quốc gia”) Nghệ thuật Lượn Cọi; Nghề dệt "
+                                    "thổ cẩm; Hoa văn trang phục người Dao Đỏ.", kind="footnote", chunk_id="note",
+                 start=len(FILLER) + 70, end=len(FILLER) + 70)
+
+    def cited(window):
+        lo, hi = window.chunk.start + window.start, window.chunk.start + window.end
+        return [note] if window.chunk.kind == "body" and lo <= note.start <= hi else []
+    windows = windows_for("Những di sản nào được đưa vào danh mục di sản văn hóa phi vật thể quốc gia?",
+                          [Hit(body, 1.0), Hit(note, 0.9)], 300, footnotes=cited)
+    assert windows[0].chunk is body and windows[1].chunk.chunk_id == "note"
+    assert windows[1].text.startswith("(Chú thích 2 của câu") and "Lượn Cọi" in windows[1].text
+    assert [w.chunk.chunk_id for w in windows].count("note") == 1
+
+
+def test_the_evidence_check_reads_what_is_asked_not_the_report_named():
+    from rag.checks import LineChecks
+    docs = {PROVINCE: {"header": "BÁO CÁO Đánh giá kết quả thực hiện Kế hoạch 5 năm 2021-2025"}}
+    checks = LineChecks(SimpleNamespace(stored=SimpleNamespace(docs=docs)))
+    question = ("Theo báo cáo đánh giá kế hoạch 5 năm 2021-2025 (không phải số ước 6 tháng), tăng trưởng GRDP "
+                "cả năm 2023 của tỉnh là bao nhiêu?")
+    answers = chunk(PROVINCE, "Tăng trưởng GRDP năm 2023 đạt 3,73%.")
+    off_topic = chunk(PROVINCE, "Năm 2023 tỷ lệ che phủ rừng đạt 55,5%.")
+    assert checks.evidence(question, [Hit(answers, 1.0)]).outcome == "accept"
+    assert checks.evidence(question, [Hit(off_topic, 1.0)]).code == "off_topic"
+
+
 def test_the_vocabulary_file_is_loaded(tmp_path):
     path = tmp_path / "vocab.toml"
     path.write_text('places = ["Tỉnh Thử"]\ngeneric = "năm đạt"\ncontrasts = [["quốc tế", "nội địa"]]\n'
@@ -169,7 +246,7 @@ def test_a_list_cut_at_a_chunk_edge_is_one_whole_evidence_unit(project_settings)
     prep = assistant.prepare("Công viên địa chất Non nước Cao Bằng đã ký thỏa thuận hợp tác với những công viên "
                              "địa chất toàn cầu nào?")
     assert not prep.gap and prep.units
-    shown = assistant.render_passages(prep.standalone, prep.shown())
+    shown = assistant.render_passages(prep.standalone, prep.passages)
     unit = next(u for u in prep.units if "Lạc Nghiệp" in u.text)
     assert all(name in unit.text for name in ("Khorat", "Haute Provence", "Medungsan"))
     assert shown.count("Medungsan") == 1  # and shown once, though two chunks hold it
@@ -181,9 +258,29 @@ def test_every_unit_points_at_the_passage_that_shows_it(project_settings):
     assistant = Assistant(project_settings)
     prep = assistant.prepare("Thu ngân sách trên địa bàn tỉnh năm 2021 ước đạt bao nhiêu?")
     assert len(prep.passages) == project_settings.top_k and prep.units
-    shown = assistant.render_passages(prep.standalone, prep.shown())
+    shown = assistant.render_passages(prep.standalone, prep.passages)
     for p in prep.passages:  # the excerpt recorded is the one the prompt shows
         assert p.chunk.text[p.start:p.end] == p.text and p.text in shown
     for u in prep.units:
         assert u.n == 0 or prep.passages[u.n - 1].chunk.chunk_id == u.chunk.chunk_id
     assert "1.790" in prep.units[0].text
+
+
+def test_a_question_who_signed_leads_with_the_signature_block(project_settings):
+    from rag.assistant import Assistant
+    from rag.chunk import SIGNATURE_HEADING
+    prep = Assistant(project_settings).prepare("Thông báo kết luận phiên họp UBND tỉnh tháng 4/2022 do ai ký?")
+    assert prep.units[0].chunk.heading_path == [SIGNATURE_HEADING]
+    assert prep.passages[0].chunk.heading_path == [SIGNATURE_HEADING]
+    assert prep.passages[0].chunk.doc == "tinh-cao-bang_ket-luan-phien-hop-thang-4-2022.txt"
+
+
+def test_footnotes_are_found_by_their_marker_in_a_span(project_settings):
+    from rag.retrieve import Retriever
+    retriever = Retriever.load(project_settings)
+    note = next(c for c in retriever.chunks if c.kind == "footnote" and c.start > 0)
+    body = next(c for c in retriever.chunks if c.kind == "body" and c.doc == note.doc and c.start <= note.start < c.end)
+    whole = SimpleNamespace(chunk=body, start=0, end=len(body.text))
+    assert note in retriever.footnotes(whole)
+    before = SimpleNamespace(chunk=body, start=0, end=max(0, note.start - body.start - 20))
+    assert note not in retriever.footnotes(before)

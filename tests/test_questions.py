@@ -32,3 +32,17 @@ def test_decomposed_question_is_split_the_same_way():
     question = "Tăng bao nhiêu, giảm bao nhiêu?"
     nfd = __import__("unicodedata").normalize("NFD", question)
     assert question_parts(nfd) == ["Tăng bao nhiêu", "giảm bao nhiêu?"]
+
+
+@pytest.mark.parametrize("question, signer", [
+    ("Thông báo kết luận phiên họp tháng 4/2022 do ai ký?", True),
+    ("Ai ký báo cáo tình hình kinh tế - xã hội năm 2021?", True),
+    ("nguoi ky bao cao nam 2021 la ai", True),  # typed without marks
+    ("Báo cáo năm 2021 ký bởi ai?", True),
+    ("Có bao nhiêu doanh nghiệp đăng ký thành lập mới?", False),  # "đăng ký" is registering, not signing
+    ("Ai là Chủ tịch UBND tỉnh?", False),
+    ("Tỉnh đã ký kết bao nhiêu thỏa thuận hợp tác?", False),
+])
+def test_asks_signer(question, signer):
+    from rag.questions import asks_signer
+    assert asks_signer(question) is signer
