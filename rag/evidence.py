@@ -345,7 +345,8 @@ def _trimmed(window: EvidenceUnit, seed: EvidenceUnit, shown: list[EvidenceUnit]
 
 def _footnote_window(chunk: Chunk, chars: int) -> EvidenceUnit:
     """A footnote chunk as a window, cut to ``chars`` at a space; its label ("(Chú thích 2 của câu “…có 03 di
-    sản …”)") stays: without it the model did not read the note as the list the sentence announces (dev b034)."""
+    sản …”)") stays: without it the small model did not read the note as the list the sentence announces
+    (eval/RESULTS.md, session 9)."""
     start, end = 0, len(chunk.text)
     if end - start > chars:
         space = chunk.text.rfind(" ", start, start + chars)

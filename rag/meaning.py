@@ -182,7 +182,7 @@ def figure_kinds(text: str) -> dict[str, set[str]]:
 def kind(asked: Asked, s: Sentence, line: str | None = None) -> Verdict:
     """A figure the line states as a level is not one the sentence states only as a change, nor only as a plan,
     unless the question asks for a change or a plan ("tỷ lệ hộ nghèo đạt 4%" from "giảm 4%"); a line stating only
-    changes does not answer a question asking for a level ("còn bao nhiêu phần trăm?" - "giảm được 21,22%"); a
+    changes does not answer a question asking for a level ("còn bao nhiêu phần trăm?" - "giảm được 4%"); a
     figure the line itself words as a plan passes. With no line (a sentence to quote alone), the sentence passes
     when one of its figures is of a kind asked."""
     kinds = figure_kinds(s.text)
