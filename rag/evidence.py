@@ -18,7 +18,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from .grounding import NEGATED, asked_years, asks_for_list, asks_plan, wrong_unit
+from .grounding import NEGATED, asked_years, asks_for_list, asks_plan, cut_at_space, wrong_unit
 from .questions import question_parts
 from .rerank import terms_of
 from .text import SENTENCE, canonical_tones, fold, has_diacritics
@@ -347,11 +347,7 @@ def _footnote_window(chunk: Chunk, chars: int) -> EvidenceUnit:
     """A footnote chunk as a window, cut to ``chars`` at a space; its label ("(Chú thích 2 của câu “…có 03 di
     sản …”)") stays: without it the small model did not read the note as the list the sentence announces
     (eval/RESULTS.md, session 9)."""
-    start, end = 0, len(chunk.text)
-    if end - start > chars:
-        space = chunk.text.rfind(" ", start, start + chars)
-        end = space if space > start else start + chars
-    return EvidenceUnit(0, chunk, *strip_span(chunk.text, start, end))
+    return EvidenceUnit(0, chunk, *strip_span(chunk.text, 0, cut_at_space(chunk.text, 0, len(chunk.text), chars)))
 
 
 def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int) -> EvidenceUnit:
@@ -367,10 +363,8 @@ def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int) -> Eviden
             break
         j = max(options, key=lambda j: spans[j].score)
         lo, hi = min(lo, j), max(hi, j)
-    chunk, start, end = unit.chunk, spans[lo].start, spans[hi].end
-    if end - start > chars:
-        space = chunk.text.rfind(" ", start, start + chars)
-        end = space if space > start else start + chars
+    chunk, start = unit.chunk, spans[lo].start
+    end = cut_at_space(chunk.text, start, spans[hi].end, chars)
     return EvidenceUnit(0, chunk, *strip_span(chunk.text, start, end), unit.score, unit.level)
 
 

@@ -592,11 +592,16 @@ def excerpt_span(passage: str, question: str, max_chars: int) -> tuple[int, int]
         j = max(options, key=lambda j: scores[j])
         lo, hi = min(lo, j), max(hi, j)
     start, end = sents[lo][0], sents[hi][1]
-    if end - start > max_chars:  # one very long clause: cut at a space, never inside a number ("13.…")
-        end = start + max_chars
-        space = passage.rfind(" ", start, end)
-        end = space if space > start else end
-    return start, end
+    return start, cut_at_space(passage, start, end, max_chars)  # one very long clause
+
+
+def cut_at_space(text: str, start: int, end: int, max_chars: int) -> int:
+    """``end``, or for a span ``text[start:end]`` longer than ``max_chars`` the last space within ``max_chars`` of
+    ``start``: a cut never falls inside a number ("13.…") or a word."""
+    if end - start <= max_chars:
+        return end
+    space = text.rfind(" ", start, start + max_chars)
+    return space if space > start else start + max_chars
 
 
 def _units(passage: str, longest: int) -> list[tuple[int, int]]:
