@@ -152,7 +152,7 @@ document.addEventListener('click', function (ev) {
   if (!el) return;
   ev.preventDefault(); ev.stopPropagation();
   for (var p = el.parentElement; p; p = p.parentElement) { if (p.tagName === 'DETAILS') p.open = true; }
-  el.scrollIntoView({behavior: 'smooth', block: 'center'});
+  el.scrollIntoView({behavior: 'auto', block: 'center'});
   el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash');
 }, true);
 </script>"""
