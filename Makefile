@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+# llama.cpp is built for this CPU but without its AMX kernels: on Sapphire Rapids VMs they segfault in the first
+# decode of the Q4_K_M model (ggml-org/llama.cpp#20824; seen here). Set CMAKE_ARGS yourself for a GPU build.
+AMX_OFF := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS="$(AMX_OFF)" -DCMAKE_CXX_FLAGS="$(AMX_OFF)"
 
 .PHONY: setup run test index browser eval bench results clean
 
