@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from .grounding import (NEGATED, answer_year_mismatch, clause_year_conflict, lacks_person, lacks_quantity,
-                        missing_key_terms, numbers_in, predates_question, strip_citations, supporting_span,
-                        topic_coverage, wrong_unit, year_conflict)
+from .grounding import (NEGATED, answer_year_mismatch, clause_year_conflict, counted_figures, lacks_person,
+                        lacks_quantity, missing_key_terms, numbers_in, predates_question, strip_citations,
+                        supporting_span, topic_coverage, wrong_unit, year_conflict)
 from .meaning import check_sentence, read_question, sentence_in
 from .text import split_source_phrase
 from .types import Chunk, Hit
@@ -104,9 +104,10 @@ class LineChecks:
         return Verdict.accept("predates")
 
     def sentence(self, question: str, answer: str, cited: list[Chunk]) -> Verdict:
-        """Applies when the line states figures: one cited passage's sentence stating them is about the year asked
+        """Applies when the line states figures (not its years, nor a date the question gives): one cited passage's
+        sentence stating them is about the year asked
         (its clause too) and passes the meaning checks (rag/meaning.py: indicator, level, period, kind)."""
-        if not numbers_in(strip_citations(answer)):
+        if not counted_figures(answer) - numbers_in(question):  # a year or date echoed from the question is no figure
             return Verdict.accept("sentence")
         docs, asked = self.retriever.stored.docs, read_question(question, self.retriever.reranker)
         problem = None

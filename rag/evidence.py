@@ -128,6 +128,8 @@ def unit_spans(text: str, clause_chars: int) -> list[tuple[int, int, int, int]]:
             continue
         pieces, start = [], a
         for c in _CLAUSE.finditer(text, a, b):
+            if _inside_brackets(text, a, c.start()):
+                continue  # "(5,9% so với kế hoạch; đạt 7,9% so với vốn đã giao)" is one clause
             pieces.append((start, c.start() + 1))
             start = c.end()
         pieces.append((start, b))
@@ -139,6 +141,12 @@ def unit_spans(text: str, clause_chars: int) -> list[tuple[int, int, int, int]]:
                 merged.append(list(p))
         out += [(x, y, a, b) for x, y in merged]
     return out
+
+
+def _inside_brackets(text: str, a: int, i: int) -> bool:
+    """Whether position ``i`` lies inside a bracket opened after ``a`` and not yet closed."""
+    part = text[a:i]
+    return part.count("(") > part.count(")")
 
 
 def strip_span(text: str, a: int, b: int) -> tuple[int, int]:

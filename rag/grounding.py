@@ -62,6 +62,32 @@ def _answer_numbers(text: str) -> set[str]:
     return numbers_in(strip_citations(text))
 
 
+# a date written with slashes: "14/10/2024", "10/2024", "ngày 31/5"; its parts state no figure
+_SLASH_DATE = re.compile(r"(?<![\d.,/])(?:(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
+                         r"(?<=ngày )(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2]))(?![\d/])", re.I)
+_DAY_OR_MONTH = re.compile(r"(?<!\w)(?:ngày|tháng|quý|ngay|thang|quy)\s+$", re.I)
+
+
+def figures_in(text: str) -> set[str]:
+    """``numbers_in`` without what dates it: a slashed date's parts, a day or month ("ngày 12", "tháng 10").
+    "từ ngày 12 đến ngày 14/10/2024" states no figure 10 nor 12."""
+    text = _SLASH_DATE.sub(" ", text)
+    return {normalize_number(m.group(0).rstrip(".,")) for m in re.finditer(rf"(?<![\d.,]){_NUM}", text)
+            if not _DAY_OR_MONTH.search(text[max(0, m.start() - 8):m.start()])}
+
+
+def counted_figures(line: str) -> set[str]:
+    """The figures of a line that a passage must state as figures (``figures_in``), not as part of a date:
+    all but its years and what dates it. "đón 10 lượt khách" is not supported by "ngày 14/10/2024"."""
+    return {n for n in figures_in(strip_citations(line)) if not YEAR.fullmatch(n)}
+
+
+def holds_figure(number: str, counted: set[str], text_numbers: set[str], text_figures: set[str]) -> bool:
+    """Whether a text states ``number`` of a line: as a figure when the line counts it (``counted_figures``),
+    else anywhere (a date's part for a date)."""
+    return number in (text_figures if number in counted else text_numbers)
+
+
 def _new_figures(text: str, known: str) -> set[str]:
     """Numbers in ``text`` (citations aside) that ``known`` does not state; single digits are mostly
     enumerations ("(1)", "1.") the model adds and carry no figure."""
@@ -96,20 +122,26 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
     valid = list(dict.fromkeys(n for n in cites if n in shown))
     invalid = sorted({n for n in cites if n not in shown})
     nums = _new_figures(answer, question)
+    counted = counted_figures(answer)
     pnums = {n: numbers_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
+    pfigs = {n: figures_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
+
+    def held(p: int) -> set[str]:
+        return {x for x in nums if holds_figure(x, counted, pnums[p], pfigs[p])}
+
     result = GroundingResult(cited=valid, invalid=invalid)
     # The model often forgets to cite: cite the passages that hold its numbers.
     if nums and not valid:
-        best = sorted(shown, key=lambda n: -len(nums & pnums[n]))
-        if best and nums & pnums[best[0]]:
+        best = sorted(shown, key=lambda n: -len(held(n)))
+        if best and held(best[0]):
             result.auto_cited = [best[0]]
             result.cited = [best[0]]
-    evidence = set().union(*(pnums[n] for n in result.cited)) if result.cited else set()
+    evidence = set().union(*(held(n) for n in result.cited)) if result.cited else set()
     missing = sorted(n for n in nums if n not in evidence)
     # A number absent from the cited passages but present in another shown one: cite that one too.
     for n in list(missing):
         for p in shown:
-            if n in pnums[p]:
+            if n in held(p):
                 if p not in result.cited:
                     result.cited.append(p)
                     result.auto_cited.append(p)
@@ -260,20 +292,23 @@ def lacks_person(question: str, answer: str) -> bool:
     return True
 
 
-_COMPARED_YEAR = re.compile(r"(?:so với|cùng kỳ)(?:\s+(?:cùng kỳ|năm|giai đoạn|kế hoạch|KH))*\s+((?:19|20)\d{2})",
-                            re.IGNORECASE)
+_COMPARED_YEAR = re.compile(r"(?:so với|cùng kỳ)(?:\s+(?:cùng kỳ|năm|giai đoạn|kế hoạch|KH))*\s+((?:19|20)\d{2})|"
+                            # the base of a change: "từ mức 28% (giai đoạn 2016-2020) tăng lên 32,5%"
+                            r"từ(?:\s+mức)?\s+\d+(?:[.,]\d+)*\s*%?\s*\((?:năm|giai đoạn)?\s*(?:19|20)\d{2}"
+                            r"(?:\s*[-–]\s*(?:19|20)\d{2})?\)", re.IGNORECASE)
 
 
 def clause_year_conflict(question: str, sentence: str, answer: str) -> bool:
     """The answer's figures sit only in "; "-clauses that name other years than the one asked.
 
     A review sentence lists a figure per year ("Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%; …"):
-    asked about 2021, a small model answers 4,46%. Years a clause only compares against ("so với năm 2020")
-    do not count.
+    asked about 2021, a small model answers 4,46%. Years a clause only compares against ("so với năm 2020", "từ
+    mức 28% (giai đoạn 2016-2020) tăng lên …") do not count, nor are the years a line writes figures of it ("Đề án
+    … giai đoạn 2021-2025, tầm nhìn đến 2030").
     """
     single, periods = asked_years(split_source_phrase(question)[0])  # not the years naming the report
     asked = single.union(*periods)
-    nums = _answer_numbers(answer) - set(YEAR.findall(question))
+    nums = _answer_numbers(answer) - set(YEAR.findall(question)) - set(YEAR.findall(strip_citations(answer)))
     if not asked or not nums:
         return False
     holding = [c for c in re.split(r";\s+", sentence) if nums & numbers_in(c)]
@@ -378,6 +413,7 @@ def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple
     Example: ``repair_citations("Đạt 1.790 tỷ đồng [1].", "q", [p_without, p_with])[0]`` -> ``"Đạt 1.790 tỷ đồng [2]."``
     """
     pnums = [numbers_in(p.text) for p in passages]
+    pfigs = [figures_in(p.text) for p in passages]
     ptext = [fold(p.text) for p in passages]
     asked = fold(question)
     notes: list[str] = []
@@ -396,8 +432,10 @@ def repair_citations(answer: str, question: str, passages: list[Chunk]) -> tuple
         if not cites and not nums and not names:
             return sent
         if nums or names:
-            score = {i + 1: overlap(sent, passages[i]) for i, pn in enumerate(pnums)
-                     if nums <= pn and all(n in ptext[i] for n in names)}
+            counted = counted_figures(sent)
+            score = {i + 1: overlap(sent, passages[i]) for i in range(len(passages))
+                     if all(holds_figure(x, counted, pnums[i], pfigs[i]) for x in nums)
+                     and all(n in ptext[i] for n in names)}
             if not score:
                 return sent  # no passage holds them all: left to the number check
             best = max(score.values())
@@ -628,14 +666,15 @@ def _units(passage: str, longest: int) -> list[tuple[int, int]]:
 def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
     """The sentence of ``passage`` that best supports ``answer``: shared figures first, then shared years (a
     sentence naming the year asked is not the one stating the figure), then words."""
-    a_nums = _answer_numbers(answer)
+    a_nums, counted = _answer_numbers(answer), counted_figures(answer)
     a_words = set(tokenize(strip_citations(answer), folded=True))
     best, best_score = None, 0.0
     for m in SENTENCE.finditer(passage):
         sent = m.group(0)
         if not sent.strip():
             continue
-        shared = a_nums & numbers_in(sent)
+        nums, figs = numbers_in(sent), figures_in(sent)
+        shared = {x for x in a_nums if holds_figure(x, counted, nums, figs)}
         years = {n for n in shared if YEAR.fullmatch(n)}
         score = 3 * len(shared - years) + len(years) + len(a_words & set(tokenize(sent, folded=True))) / 10
         if score > best_score:

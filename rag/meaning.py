@@ -47,6 +47,9 @@ _CHANGE_BEFORE = re.compile(r"\b(?:tang|giam)(?:\s+truong)?(?:\s+(?:them|binh qu
 # folded, up to three words before a figure: "chỉ tiêu (đề ra là) 85%", "kế hoạch giao 4.700", "phấn đấu đạt 90%"
 _PLAN_BEFORE = re.compile(r"\b(?:ke hoach|kh|chi tieu|muc tieu|phan dau|du kien|du toan)\b(?:\W+\w+){0,3}\W*$")
 _FIGURE = re.compile(r"(?<![\d.,/])\d+(?:[.,]\d+)*(?![\d/])")
+# folded, at the head of a sentence (after a list mark): "Phấn đấu lượt khách đạt 1 triệu; doanh thu đạt 125 tỷ đồng"
+# states every figure of it as a target, however far from the plan word
+_PLAN_LEAD = re.compile(r"^\W*(?:[a-z]\)|\d+(?:\.\d+)*[.)])?\s*(?:phan dau|du kien|muc tieu)\b")
 
 
 @dataclass(frozen=True)
@@ -164,17 +167,20 @@ def period(asked: Asked, s: Sentence) -> Verdict:
 
 def figure_kinds(text: str) -> dict[str, set[str]]:
     """Each figure of ``text`` (normalized) -> how the text states it: "change" ("giảm 4%"), "plan" ("chỉ tiêu
-    85%") or "level" (anything else). Years are left out.
+    85%", or any figure of a sentence led by "phấn đấu", "dự kiến", "mục tiêu") or "level" (anything else). Years
+    are left out.
 
     Example: ``figure_kinds("giảm 4%, còn 39,76%")`` -> ``{"4": {"change"}, "39.76": {"level"}}``
     """
     folded = fold(canonical_tones(text).lower())
+    planned = bool(_PLAN_LEAD.match(folded))
     out: dict[str, set[str]] = {}
     for m in _FIGURE.finditer(folded):
         if YEAR.fullmatch(m.group(0)):
             continue
         before = re.split(r"[,;:()]", folded[max(0, m.start() - 40):m.start()])[-1]
-        kind = "change" if _CHANGE_BEFORE.search(before) else "plan" if _PLAN_BEFORE.search(before) else "level"
+        kind = "change" if _CHANGE_BEFORE.search(before) else \
+            "plan" if planned or _PLAN_BEFORE.search(before) else "level"
         out.setdefault(normalize_number(m.group(0).rstrip(".,")), set()).add(kind)
     return out
 

@@ -283,6 +283,28 @@ def test_figure_in_another_unit_is_unsupported():
     assert check_answer("Là 10,5 [1].", "q", passages).supported  # no unit: nothing to compare
 
 
+@pytest.mark.parametrize("line, supported", [
+    ("Năm 2025 đón khoảng 10 lượt khách [1].", False),  # u014: only the date 14/10/2024 holds a 10
+    ("Đón 14 đoàn khách [1].", False),  # "ngày 14/10/2024": a day, not a figure
+    ("Tháng 10 năm 2024 đón 250 lượt khách [1].", True),  # a month the line writes out is still a date's part
+    ("Ngày 14/10/2024 đón 250 lượt khách [1].", True),
+    ("Đạt 12/15 chỉ tiêu [1].", True),  # a ratio is not a date
+])
+def test_a_date_part_does_not_support_a_figure(line, supported):
+    from rag.grounding import figures_in, repair_citations, supporting_span
+    from rag.types import Chunk
+    text = "Từ ngày 12 đến ngày 14/10/2024, khu du lịch đón 250 lượt khách; đạt 12/15 chỉ tiêu."
+    assert figures_in(text) == {"250", "12", "15"}
+    result = check_answer(line, "Khu du lịch đón bao nhiêu lượt khách?", [Chunk(doc="a", text=text)])
+    assert result.supported is supported
+    bare = line.replace(" [1]", "")
+    # citation repair does not attach the passage to a figure it only holds as a date's part
+    assert (repair_citations(bare, "Khu du lịch đón bao nhiêu lượt khách?",
+                             [Chunk(doc="a", text=text)])[0] != bare) is supported
+    if not supported:
+        assert supporting_span("Ngày 14/10/2024 có lễ hội.", line) is None
+
+
 def test_dropped_minus_sign_is_restored():
     from rag.grounding import restore_signs
     from rag.types import Chunk
@@ -603,6 +625,29 @@ def test_figure_from_a_report_older_than_the_period_is_rejected(assistant):
                               date="2025")
     assert assistant.checks.run(q, "Đạt 85% [1].", [old])[-1].code == "predates"
     assert not any(v.rejected for v in assistant.checks.run(q, "Đạt 90,31% [1].", [new]))
+
+
+def test_years_and_dates_from_the_question_are_not_figures_to_check(assistant):
+    from rag.types import Chunk
+    q = "Ai ký báo cáo tình hình KT-XH năm 2021 của UBND thành phố (ngày 30/11/2021) với tư cách Chủ tịch?"
+    signature = Chunk(doc="a", text="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH\n\nNguyễn Văn An", heading_path=["Người ký"])
+    line = "Nguyễn Văn An ký báo cáo năm 2021 ngày 30/11/2021 với tư cách Chủ tịch [1]."
+    assert assistant.checks.sentence(q, line, [signature]).outcome == "accept"
+    # a figure of the line's own is still checked against the sentence stating it
+    assert assistant.checks.sentence(q, "Nguyễn Văn An, 12 xã [1].", [signature]).rejected
+
+
+def test_the_base_of_a_change_and_a_plan_s_name_are_not_the_clause_s_year():
+    from rag.grounding import clause_year_conflict
+    q = "Giai đoạn 2021-2025, tỷ trọng chi đầu tư xây dựng cơ bản thay đổi thế nào?"
+    s = ("trong đó: tỷ trọng chi đầu tư xây dựng cơ bản từ mức 28% (giai đoạn 2016-2020) tăng lên 32,5%, tỷ trọng "
+         "chi thường xuyên từ 72% (giai đoạn 2016-2020) giảm xuống dưới 67,5%.")
+    assert not clause_year_conflict(q, s, "Tăng từ 28% lên 32,5% trong giai đoạn 2021-2025 [1].")
+    plan = "Triển khai Đề án chuyển đổi số giai đoạn 2021-2025, tầm nhìn đến 2030; phát triển bưu chính số."
+    assert not clause_year_conflict("Nhiệm vụ chuyển đổi số năm 2022 là gì?", plan,
+                                    "Triển khai Đề án chuyển đổi số giai đoạn 2021-2025, tầm nhìn đến 2030 [1].")
+    review = "Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%; năm 2023 tăng 3,73%."
+    assert clause_year_conflict("Riêng năm 2021 GRDP tăng bao nhiêu?", review, "Năm 2021 tăng 4,46% [1].")
 
 
 def test_two_part_question_is_asked_part_by_part(settings, retriever):

@@ -61,6 +61,17 @@ def test_a_long_sentence_is_split_into_its_clauses():
     assert all((sa, sb) == (0, len(text)) for _, _, sa, sb in spans)
 
 
+def test_a_clause_is_not_cut_inside_brackets():
+    # a064: "(5,9% so với kế hoạch …; đạt 7,9% so với vốn đã giao)" is one clause, both figures in it
+    text = ("Hoạt động xuất khẩu còn nhiều hạn chế, kim ngạch xuất khẩu giảm mạnh; Tỷ lệ giải ngân vốn đầu tư công "
+            "đạt thấp (5,9% so với kế hoạch Thủ tướng Chính phủ giao; đạt 7,9% so với vốn đã giao); thu hút đầu tư "
+            "còn hạn chế.")
+    units = [text[a:b] for a, b, _, _ in unit_spans(text, 80)]
+    assert units[1] == ("Tỷ lệ giải ngân vốn đầu tư công đạt thấp (5,9% so với kế hoạch Thủ tướng Chính phủ giao; "
+                        "đạt 7,9% so với vốn đã giao);")
+    assert len(units) == 3
+
+
 def test_unit_text_and_span_locate_the_sentence_in_the_document():
     c = chunk(PROVINCE, FILLER + "Thu ngân sách trên địa bàn năm 2021 đạt 1.790 tỷ đồng. " + FILLER, start=5000)
     [u, *_] = select_evidence("Thu ngân sách năm 2021 đạt bao nhiêu?", [Hit(c, 1.0)], fake_retriever([c]))

@@ -63,6 +63,11 @@ def test_a_target_is_not_the_result_asked_unless_a_target_is_asked():
     ("tăng bình quân 6,5%/năm", {"6.5": {"change"}}),
     ("phấn đấu đạt 90%", {"90": {"plan"}}),
     ("đạt 44,5% KH năm 2023", {"44.5": {"level"}}),  # the year is no figure
+    # a sentence led by a plan word states every figure as a target, however far (a021; "Phân đấu": OCR's tone)
+    ("Phân đấu lượt khách du lịch đạt 1 triệu lượt; doanh thu từ du lịch đạt 125 tỷ đồng.",
+     {"1": {"plan"}, "125": {"plan"}}),
+    ("g) Dự kiến số doanh nghiệp thành lập mới đạt 150 doanh nghiệp", {"150": {"plan"}}),
+    ("Doanh thu du lịch đạt 125 tỷ đồng, phấn đấu năm sau đạt 150 tỷ đồng", {"125": {"level"}, "150": {"plan"}}),
 ])
 def test_figure_kinds(text, kinds):
     assert figure_kinds(text) == kinds
