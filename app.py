@@ -153,6 +153,11 @@ document.addEventListener('click', function (ev) {
   ev.preventDefault(); ev.stopPropagation();
   for (var p = el.parentElement; p; p = p.parentElement) { if (p.tagName === 'DETAILS') p.open = true; }
   el.scrollIntoView({behavior: 'auto', block: 'center'});
+  // once more after the next frames if the opened details moved it out of view (seen under load at 390 px)
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    var r = el.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > window.innerHeight) el.scrollIntoView({behavior: 'auto', block: 'center'});
+  }); });
   el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash');
 }, true);
 </script>"""

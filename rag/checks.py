@@ -104,10 +104,10 @@ class LineChecks:
         return Verdict.accept("predates")
 
     def sentence(self, question: str, answer: str, cited: list[Chunk]) -> Verdict:
-        """Applies when the line states figures (not its years, nor a date the question gives): one cited passage's
-        sentence stating them is about the year asked
-        (its clause too) and passes the meaning checks (rag/meaning.py: indicator, level, period, kind)."""
-        if not counted_figures(answer) - numbers_in(question):  # a year or date echoed from the question is no figure
+        """Applies when the line states figures (not years, dates, nor numbers the question gives): one cited
+        passage's sentence stating them is about the year asked (its clause too) and passes the meaning checks
+        (rag/meaning.py: indicator, level, period, kind)."""
+        if not counted_figures(answer) - numbers_in(question):
             return Verdict.accept("sentence")
         docs, asked = self.retriever.stored.docs, read_question(question, self.retriever.reranker)
         problem = None

@@ -63,7 +63,8 @@ def _answer_numbers(text: str) -> set[str]:
 
 
 # a date written with slashes: "14/10/2024", "10/2024", "ngày 31/5"; its parts state no figure
-_SLASH_DATE = re.compile(r"(?<![\d.,/])(?:(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
+_SLASH_DATE = re.compile(r"(?<![\d.,/])(?:(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
+                         r"(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
                          r"(?<=ngày )(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2]))(?![\d/])", re.I)
 _DAY_OR_MONTH = re.compile(r"(?<!\w)(?:ngày|tháng|quý|ngay|thang|quy)\s+$", re.I)
 
