@@ -66,15 +66,13 @@ def _answer_numbers(text: str) -> set[str]:
 _SLASH_DATE = re.compile(r"(?<![\d.,/])(?:(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
                          r"(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}|"
                          r"(?<=ngày )(?:[12]?\d|3[01])/(?:0?[1-9]|1[0-2]))(?![\d/])", re.I)
-_DAY_OR_MONTH = re.compile(r"(?<!\w)(?:ngày|tháng|quý|ngay|thang|quy)\s+$", re.I)
+_DAY_OR_MONTH = re.compile(r"(?<!\w)(?:ngày|tháng|quý|ngay|thang|quy)\s+\d+(?:[.,]\d+)*", re.I)
 
 
 def figures_in(text: str) -> set[str]:
     """``numbers_in`` without what dates it: a slashed date's parts, a day or month ("ngày 12", "tháng 10").
     "từ ngày 12 đến ngày 14/10/2024" states no figure 10 nor 12."""
-    text = _SLASH_DATE.sub(" ", text)
-    return {normalize_number(m.group(0).rstrip(".,")) for m in re.finditer(rf"(?<![\d.,]){_NUM}", text)
-            if not _DAY_OR_MONTH.search(text[max(0, m.start() - 8):m.start()])}
+    return numbers_in(_DAY_OR_MONTH.sub(" ", _SLASH_DATE.sub(" ", text)))
 
 
 def counted_figures(line: str) -> set[str]:
@@ -124,25 +122,22 @@ def check_answer(answer: str, question: str, passages: list[Chunk]) -> Grounding
     invalid = sorted({n for n in cites if n not in shown})
     nums = _new_figures(answer, question)
     counted = counted_figures(answer)
-    pnums = {n: numbers_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
-    pfigs = {n: figures_in(p.text) for n, p in zip(range(1, len(passages) + 1), passages)}
-
-    def held(p: int) -> set[str]:
-        return {x for x in nums if holds_figure(x, counted, pnums[p], pfigs[p])}
-
+    # the line's figures each passage states (a counted figure only as a figure, not a date's part)
+    stated = [(numbers_in(p.text), figures_in(p.text)) for p in passages]
+    held = {n: {x for x in nums if holds_figure(x, counted, *stated[n - 1])} for n in shown}
     result = GroundingResult(cited=valid, invalid=invalid)
     # The model often forgets to cite: cite the passages that hold its numbers.
     if nums and not valid:
-        best = sorted(shown, key=lambda n: -len(held(n)))
-        if best and held(best[0]):
+        best = sorted(shown, key=lambda n: -len(held[n]))
+        if best and held[best[0]]:
             result.auto_cited = [best[0]]
             result.cited = [best[0]]
-    evidence = set().union(*(held(n) for n in result.cited)) if result.cited else set()
+    evidence = set().union(*(held[n] for n in result.cited)) if result.cited else set()
     missing = sorted(n for n in nums if n not in evidence)
     # A number absent from the cited passages but present in another shown one: cite that one too.
     for n in list(missing):
         for p in shown:
-            if n in held(p):
+            if n in held[p]:
                 if p not in result.cited:
                     result.cited.append(p)
                     result.auto_cited.append(p)
