@@ -354,6 +354,7 @@ class Assistant:
         standalone = self.condense(question.strip(), history)
         hits = self.retriever.search(standalone, k=max(self.settings.top_k, self.evidence_policy.chunks))
         hits = [self.retriever.widen(h) for h in hits]  # whole sentences: a list cut at a chunk edge loses items
+        hits = self.retriever.named_report_first(standalone, hits)
         signer = asks_signer(standalone)
         if signer:
             hits = self.retriever.with_signature(hits)

@@ -7,8 +7,8 @@ each, with the footnote the best one cites; fed the bare units, the 1.5B model a
 Every sentence (or clause of a long sentence) of the top chunks
 competes on signals that carry over to unseen questions: the idf-weighted share of the question's terms it
 holds (its own sentence and section heading count for less), the chunk's fused retrieval score, whether it
-states a figure when one is asked, and whether its administrative level, period and kind (result vs plan)
-are the ones asked. The best units are kept within a character budget, each text once, with provenance.
+states a figure when one is asked, whether its administrative level, period and kind (result vs plan)
+are the ones asked, and whether its report is the one the question names. The best units are kept within a character budget, each text once, with provenance.
 
 Example: ``select_evidence(question, hits, retriever)[0].text`` is the sentence that answers ``question``.
 """
@@ -47,6 +47,8 @@ class EvidencePolicy:
         one that does not (nor its section heading) when the question asks for a target.
     year_mismatch: factor for a unit when none of the single years asked appears in it, its sentence, its
         section heading or its report's title and date (a 2021 figure for a 2022 question).
+    source_mismatch: factor for a unit from a report that matches the report the question names ("Theo báo cáo
+        đánh giá kế hoạch 5 năm 2021-2025, …") less well than the best-matching report does.
     window_chars: the model reads Settings.top_k windows of at most this many characters around the best units
         (half as much again for a list; ``passage_windows``): a shorter prompt is faster on a CPU and has fewer
         neighbouring figures to confuse. 370 is the shortest keeping dev's evidence recall (360 lost a fact).
@@ -66,6 +68,7 @@ class EvidencePolicy:
     partial_period: float = 0.85
     plan_not_asked: float = 0.85
     year_mismatch: float = 0.7
+    source_mismatch: float = 0.7
     list_unit_chars: int = 900
     window_chars: int = 370
 
@@ -382,6 +385,8 @@ def scored_units(question: str, hits: list[Hit], retriever, policy: EvidencePoli
     sentence end)."""
     asked = _asked(question, retriever.reranker)
     levels = retriever.doc_level
+    source = retriever.source_match(question)  # {} when the question names no report
+    best_source = max(source.values(), default=0.0)
     top = max((h.score for h in hits), default=0.0) or 1.0
     clause_chars = policy.list_unit_chars if asks_for_list(question) else policy.clause_chars
     cands: list[tuple[float, int, EvidenceUnit, int, int]] = []
@@ -396,6 +401,8 @@ def scored_units(question: str, hits: list[Hit], retriever, policy: EvidencePoli
             sentence = c.text[sa:sb]
             around = " ".join([sentence, heading, c.title, c.date])
             unit.score = _score(asked, unit, sentence + "\n" + before, heading, heading_terms, around, prior, policy)
+            if source.get(c.doc, best_source) < best_source:
+                unit.score *= policy.source_mismatch
             cands.append((unit.score, rank, unit, sa, sb))
             if b == sb:
                 before = sentence

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .text import (GENERIC_WORDS, PLACES_FOLDED, SENTENCE, canonical_tones, fold, normalize_number, numbers_in,
-                   split_source_phrase, tokenize)
+                   split_source_phrase, tokenize, topic_words)
 from .types import Chunk
 from .vocabulary import VOCABULARY
 
@@ -515,8 +515,8 @@ def missing_key_terms(question: str, evidence: str) -> list[str]:
 
 
 def topic_coverage(question: str, passage_text: str) -> float:
-    """Share of the question's topical syllables (folded, generic words removed) present in a passage."""
-    q = [t for t in tokenize(question, folded=True) if t not in GENERIC_WORDS and not t[0].isdigit()]
+    """Share of the question's topical syllables (``topic_words``) and their pairs present in a passage."""
+    q = topic_words(question)
     if not q:
         return 1.0
     p_tokens = tokenize(passage_text, folded=True)

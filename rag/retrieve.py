@@ -19,7 +19,8 @@ from .evidence import report_level
 from .lexical import LexicalIndex
 from .rerank import SentenceReranker
 from .store import IndexError_, IndexStore, StoredIndex
-from .text import fold, has_diacritics, split_source_phrase, tokenize
+from .text import (fold, has_diacritics, phrase_patterns, split_source_phrase, strip_phrases, strip_question_words,
+                   tokenize)
 from .types import Chunk, Hit
 from .vocabulary import VOCABULARY
 
@@ -128,6 +129,10 @@ class Retriever:
                            for d, m in docs.items()}
         self.section_folded = [fold(c.section) for c in self.chunks]
         self.doc_level = {d: report_level(" ".join([m.get("title", ""), m.get("header", "")])) for d, m in docs.items()}
+        # the corpus's place names and the levels its reports are issued at locate a question, they are not its topic
+        levels = {lv for lv in self.doc_level.values() if lv}
+        self._locators = phrase_patterns(list(VOCABULARY.places)
+                                         + [w for lv in levels for w in VOCABULARY.levels.get(lv, [])])
         self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self._notes: dict[str, list[Chunk]] = {}  # each report's footnotes, by their marker's offset
         self._signatures = {c.doc: c for c in self.chunks if c.heading_path == [SIGNATURE_HEADING]}
@@ -140,6 +145,34 @@ class Retriever:
         self.section_prior = 1.0
         self.fusion = "rrf"  # or "convex": alpha * lexical + (1 - alpha) * dense, min-max normalized
         self.alpha = 0.9
+
+    def lexical_query(self, query: str) -> str:
+        """``query`` for BM25: without the place names and report levels (``_locators``) when topic words remain.
+
+        Every chunk of a city's report names "thành phố …", so those words outweighed the two that say what
+        is asked ("đàn trâu thành phố … năm 2021" ranked footnotes naming the city first); the level and the
+        report asked still steer through the facets and the evidence's level factor.
+        Example: ``retriever.lexical_query("Đàn trâu thành phố Cao Bằng năm 2021")`` -> ``"Đàn trâu   năm 2021"``
+        """
+        rest = strip_phrases(query, *self._locators)
+        return rest if tokenize(strip_question_words(rest)) else query
+
+    def source_match(self, question: str) -> dict[str, float]:
+        """Each report's share of the facets of the report a question names ("Theo báo cáo 6 tháng đầu năm 2023,
+        …"): {} when it names none."""
+        source = split_source_phrase(question)[1]
+        facets = query_facets(source) if source else []
+        return {d: facet_match(facets, h, folded=True) for d, h in self.doc_header.items()} if facets else {}
+
+    def named_report_first(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` led by the best hit of the report the question names ("Theo báo cáo đánh giá … 2021-2025, …"),
+        when another report's chunk ranked first: passage [1] is the one the small model answers from most."""
+        source = self.source_match(question)
+        best = max(source.values(), default=0.0)
+        if not hits or not best or source.get(hits[0].doc, 0.0) >= best:
+            return hits
+        lead = next((h for h in hits if source.get(h.doc, 0.0) >= best), None)
+        return [lead] + [h for h in hits if h is not lead] if lead else hits
 
     def widen(self, hit: Hit, max_chars: int = 300) -> Hit:
         """The hit with its last sentence completed from the next chunk of its section.
@@ -286,11 +319,12 @@ class Retriever:
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if mode in ("hybrid", "lexical"):
             t = time.perf_counter()
-            s_fold = self.lexical.scores(expanded, folded=True)
+            lexical = self.lexical_query(expanded)
+            s_fold = self.lexical.scores(lexical, folded=True)
             ranked["lex_folded"] = self._top(s_fold, n)
             raw["lex_folded"] = {i: float(s_fold[i]) for i in ranked["lex_folded"]}
             if accented:  # exact-diacritic matches rank above folded ones
-                s_acc = self.lexical.scores(expanded, folded=False)
+                s_acc = self.lexical.scores(lexical, folded=False)
                 ranked["lex"] = self._top(s_acc, n)
                 raw["lex"] = {i: float(s_acc[i]) for i in ranked["lex"]}
             timings["lexical_ms"] = (time.perf_counter() - t) * 1000

@@ -82,6 +82,9 @@ SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" d
 # Generic words in questions (folded) that say nothing about which passage answers them: the vocabulary file's
 # generic words and its place names (every passage of a province's reports names the province).
 GENERIC_WORDS = {fold(w) for w in VOCABULARY.generic} | {fold(w) for p in VOCABULARY.places for w in p.split()}
+# with their marks: folded, "trạm" would be "trăm" (generic) and "vị" would be "vì" (a stopword)
+GENERIC_ACCENTED = {canonical_tones(w).lower() for w in VOCABULARY.generic + [w for p in VOCABULARY.places
+                                                                              for w in p.split()]}
 PLACES_FOLDED = {fold(p) for p in VOCABULARY.places}
 
 # Tokens: document codes ("1486/QĐ-TTg"), numbers kept whole ("1.028.633", "92,96", "26/4/2022"), words.
@@ -132,18 +135,42 @@ _QUESTION_ACCENTED = _phrase_pattern(QUESTION_PHRASES)
 _QUESTION_FOLDED = _phrase_pattern({fold(p) for p in QUESTION_PHRASES if fold(p) != "may"})  # "nha may"
 
 
+def topic_words(question: str) -> list[str]:
+    """The question's topical syllables, folded: no stopword, generic word, number or single letter ("4G" is no
+    "g"). A question with marks is filtered with them, where folding would merge words ("trạm" and "trăm").
+
+    Example: ``topic_words("Số vị trí trạm BTS ở Cao Bằng?")`` -> ``["vi", "tri", "tram", "bts"]``
+    """
+    if has_diacritics(question):
+        words = [fold(t) for t in tokenize(question) if t not in GENERIC_ACCENTED]
+    else:
+        words = [t for t in tokenize(question, folded=True) if t not in GENERIC_WORDS]
+    return [t for t in words if not t[0].isdigit() and len(t) > 1]
+
+
 def strip_question_words(query: str) -> str:
     """Drop question scaffolding from a search query, keeping the topic words and every number.
 
     Example: ``strip_question_words("Thu ngân sách năm 2021 là bao nhiêu?")`` -> ``"Thu ngân sách năm 2021 ?"``
     """
+    return strip_phrases(query, _QUESTION_ACCENTED, _QUESTION_FOLDED)
+
+
+def phrase_patterns(phrases) -> tuple[re.Pattern, re.Pattern]:
+    """(with marks, folded) patterns of whole ``phrases`` for ``strip_phrases``."""
+    return (_phrase_pattern({canonical_tones(p).lower() for p in phrases}),
+            _phrase_pattern({fold(p) for p in phrases}))
+
+
+def strip_phrases(query: str, accented_pattern: re.Pattern, folded_pattern: re.Pattern) -> str:
+    """``query`` without the phrases a pattern matches: with marks when the query has them, folded otherwise."""
     low = canonical_tones(query).lower()
     accented = has_diacritics(query)
     target = low if accented else fold(low)
     if len(target) != len(query):  # rare characters whose case/fold changes length: leave the query alone
         return query
     out, last = [], 0
-    for m in (_QUESTION_ACCENTED if accented else _QUESTION_FOLDED).finditer(target):
+    for m in (accented_pattern if accented else folded_pattern).finditer(target):
         out.append(query[last:m.start()])
         last = m.end()
     out.append(query[last:])

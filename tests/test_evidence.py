@@ -8,23 +8,31 @@ import pytest
 from rag.evidence import (EvidencePolicy, asked_level, passage_windows, report_level, scored_units, select_evidence,
                           unit_spans)
 from rag.rerank import SentenceReranker
+from rag.retrieve import Retriever
+from rag.text import fold
 from rag.types import Chunk, Hit
 from rag.vocabulary import VocabularyError, load_vocabulary
 
 PROVINCE = "bc-tinh.txt"
 CITY = "bc-thanh-pho.txt"
+PLAN = "bc-5-nam.txt"
 DOCS = {PROVINCE: {"title": "Báo cáo: tình hình kinh tế - xã hội năm 2021", "date": "12/2021",
                    "header": "BÁO CÁO\n(Tài liệu trình kỳ họp Hội đồng nhân dân tỉnh)"},
         CITY: {"title": "Báo cáo: tình hình kinh tế - xã hội năm 2021", "date": "30/11/2021",
-               "header": "BÁO CÁO\n(Tài liệu phục vụ kỳ họp HĐND thành phố)"}}
+               "header": "BÁO CÁO\n(Tài liệu phục vụ kỳ họp HĐND thành phố)"},
+        PLAN: {"title": "Báo cáo: đánh giá kết quả thực hiện kế hoạch 5 năm 2021-2025", "date": "2025",
+               "header": "BÁO CÁO\nĐánh giá kết quả thực hiện Kế hoạch 5 năm 2021-2025 của tỉnh"}}
 
 
 def fake_retriever(chunks: list[Chunk]):
     """A stand-in for rag.retrieve.Retriever with what evidence selection reads: the real sentence reranker (term
     idf) over these chunks, each report's level read by the real code from its header, and ``extend`` (these
     crafted chunks have no next chunk, so it returns the hit as it is)."""
+    headers = SimpleNamespace(doc_header={d: fold(" ".join([m["title"], m["date"], m["header"]]))
+                                          for d, m in DOCS.items()})
     return SimpleNamespace(reranker=SentenceReranker([c.embed_text() for c in chunks]),
                            doc_level={d: report_level(m["header"]) for d, m in DOCS.items()},
+                           source_match=lambda question: Retriever.source_match(headers, question),
                            extend=lambda hit, max_chars: hit)
 
 
@@ -110,6 +118,16 @@ def test_the_level_asked_wins_between_a_province_and_a_city_sentence():
             ("Tỷ lệ che phủ rừng toàn tỉnh năm 2021 là bao nhiêu?", "55,5%", [Hit(city, 1.0), Hit(prov, 0.95)])]:
         first = select_evidence(question, hits, fake_retriever(both))[0]
         assert expected in first.text, (question, first.text)
+
+
+def test_the_report_the_question_names_wins_between_two_reports():
+    estimate = chunk(PROVINCE, FILLER + "Năm 2021, tổng sản phẩm trên địa bàn (GRDP) tăng 4,1%. " + FILLER, cid="p")
+    final = chunk(PLAN, FILLER + "Tăng trưởng GRDP năm 2021 -0,62%; năm 2022 tăng 4,46%. " + FILLER, cid="k")
+    hits = [Hit(estimate, 1.0), Hit(final, 0.95)]
+    question = "Theo báo cáo đánh giá kế hoạch 5 năm 2021-2025, năm 2021 GRDP tăng bao nhiêu?"
+    assert "-0,62%" in select_evidence(question, hits, fake_retriever([estimate, final]))[0].text
+    unnamed = EvidencePolicy(source_mismatch=1.0)  # the control: without the factor the first-ranked report wins
+    assert "4,1%" in select_evidence(question, hits, fake_retriever([estimate, final]), unnamed)[0].text
 
 
 def test_levels_are_read_from_questions_and_report_headers():

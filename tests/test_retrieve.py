@@ -121,3 +121,32 @@ def test_extend_carries_a_list_past_the_chunk_edge(retriever):
     assert long.text.count("Khorat") == 1 and long.end > cut.end and len(long.text) <= len(cut.text) + 600
     assert long.text.rstrip()[-1] in ".;:!?"  # cut after a whole sentence
     assert retriever.extend(Hit(chunk=cut, score=1.0), 0).chunk.text == cut.text
+
+
+@pytest.mark.parametrize("query, dropped, kept", [
+    ("Đàn bò thành phố Cao Bằng năm 2021", ["thành phố", "Cao Bằng"], ["Đàn bò", "2021"]),
+    ("dan bo thanh pho Cao Bang nam 2021", ["thanh pho", "Cao Bang"], ["dan bo"]),
+    # no bundled report is a district's: "huyện" is what is asked about, not which report
+    ("Tỷ lệ che phủ rừng của huyện Bảo Lâm toàn tỉnh", ["toàn tỉnh"], ["huyện Bảo Lâm"]),
+    ("Thành phố Cao Bằng?", [], ["Thành phố Cao Bằng"]),  # nothing else asked: the query stays
+])
+def test_lexical_query_drops_the_corpus_place_and_report_levels(retriever, query, dropped, kept):
+    lexical = retriever.lexical_query(query)
+    assert not any(w in lexical for w in dropped)
+    assert all(w in lexical for w in kept)
+
+
+def test_place_and_level_words_do_not_drown_a_short_topic(retriever):
+    # every footnote of the city's report names "thành phố Cao Bằng" and 2021; two words say what is asked
+    hits = retriever.search("Đàn bò thành phố Cao Bằng năm 2021", k=3)
+    assert "Đàn bò: 237 con" in hits[0].text
+
+
+def test_the_report_a_question_names_leads_the_hits(retriever):
+    question = "Theo báo cáo đánh giá kế hoạch 5 năm 2021-2025, tổng đàn lợn của tỉnh là bao nhiêu con?"
+    city = next(c for c in retriever.chunks if c.doc.startswith("tp-"))
+    plan = next(c for c in retriever.chunks if "5-nam" in c.doc)
+    hits = [Hit(city, 1.0), Hit(plan, 0.9)]
+    assert [h.chunk for h in retriever.named_report_first(question, hits)] == [plan, city]
+    assert retriever.named_report_first("Tổng đàn lợn của tỉnh là bao nhiêu con?", hits) == hits  # none named
+    assert retriever.named_report_first(question, hits[::-1]) == hits[::-1]  # it leads already

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, strip_question_words,
-                      split_source_phrase, tokenize, with_bigrams)
+from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, phrase_patterns,
+                      split_source_phrase, strip_phrases, strip_question_words, tokenize, topic_words, with_bigrams)
 
 
 @pytest.mark.parametrize("old, modern", [
@@ -132,6 +132,27 @@ def test_folded_tokens_without_stopwords_keep_ambiguous_syllables(accented, kept
 ])
 def test_strip_question_words(query, expected):
     assert strip_question_words(query) == expected
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Đàn trâu thành phố Cao Bằng", "Đàn trâu  "),
+    ("dan trau thanh pho Cao Bang", "dan trau  "),  # folded when typed without marks
+    ("Thành phố Cao Bằng", " "),
+    ("Thanh niên Cao Bằng", "Thanh niên "),  # whole words only
+])
+def test_strip_phrases(query, expected):
+    assert strip_phrases(query, *phrase_patterns(["thành phố", "Cao Bằng"])) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    # with marks the generic words are matched with them: "trạm" is not "trăm", "vị" is not the stopword "vì"
+    ("Số vị trí trạm BTS ở Cao Bằng?", ["vi", "tri", "tram", "bts"]),
+    ("Vùng phủ sóng 4G năm 2025", ["vung", "phu", "song"]),  # "4G" leaves no topic syllable "g"
+    ("so vi tri tram BTS", ["tri", "bts"]),  # without marks "so", "vi" and "tram" are ambiguous: dropped
+    ("Tỉnh đạt bao nhiêu?", []),
+])
+def test_topic_words(question, expected):
+    assert topic_words(question) == expected
 
 
 @pytest.mark.parametrize("query, expected", [
