@@ -8,7 +8,8 @@ Every sentence (or clause of a long sentence) of the top chunks
 competes on signals that carry over to unseen questions: the idf-weighted share of the question's terms it
 holds (its own sentence and section heading count for less), the chunk's fused retrieval score, whether it
 states a figure when one is asked, whether its administrative level, period and kind (result vs plan)
-are the ones asked, and whether its report is the one the question names. The best units are kept within a character budget, each text once, with provenance.
+are the ones asked, and whether its report is the one the question names. The best units are kept within a
+character budget, each text once, with provenance.
 
 Example: ``select_evidence(question, hits, retriever)[0].text`` is the sentence that answers ``question``.
 """

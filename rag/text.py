@@ -81,10 +81,10 @@ def has_diacritics(text: str) -> bool:
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
 # Generic words in questions (folded) that say nothing about which passage answers them: the vocabulary file's
 # generic words and its place names (every passage of a province's reports names the province).
-GENERIC_WORDS = {fold(w) for w in VOCABULARY.generic} | {fold(w) for p in VOCABULARY.places for w in p.split()}
+_GENERIC = VOCABULARY.generic + [w for p in VOCABULARY.places for w in p.split()]
+GENERIC_WORDS = {fold(w) for w in _GENERIC}
 # with their marks: folded, "trạm" would be "trăm" (generic) and "vị" would be "vì" (a stopword)
-GENERIC_ACCENTED = {canonical_tones(w).lower() for w in VOCABULARY.generic + [w for p in VOCABULARY.places
-                                                                              for w in p.split()]}
+GENERIC_ACCENTED = {canonical_tones(w).lower() for w in _GENERIC}
 PLACES_FOLDED = {fold(p) for p in VOCABULARY.places}
 
 # Tokens: document codes ("1486/QĐ-TTg"), numbers kept whole ("1.028.633", "92,96", "26/4/2022"), words.
