@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from .grounding import (NEGATED, answer_year_mismatch, clause_year_conflict, counted_figures, lacks_person,
-                        lacks_quantity, missing_key_terms, numbers_in, predates_question, strip_citations,
-                        supporting_span, topic_coverage, wrong_unit, year_conflict)
+from .grounding import (BASE_YEAR, NEGATED, YEAR, answer_year_mismatch, clause_year_conflict, counted_figures,
+                        counts_other_things, lacks_person, lacks_quantity, missing_key_terms, numbers_in,
+                        predates_question, strip_citations, supporting_span, topic_coverage, wrong_unit, year_conflict)
 from .meaning import check_sentence, read_question, sentence_in
 from .text import split_source_phrase
 from .types import Chunk, Hit
@@ -68,6 +68,14 @@ class LineChecks:
                                                         f"gives none")
         return Verdict.accept("unit")
 
+    def counted(self, question: str, answer: str, cited: list[Chunk]) -> Verdict:
+        """A figure the line counts in some thing ("10 lượt khách") is stated by a cited passage counting that thing,
+        not only other things ("ký kết 10 văn bản")."""
+        if figures := counts_other_things(answer, [c.text for c in cited]):
+            return Verdict.reject("counted", "other_thing", f"the cited passages count {', '.join(figures)} in other "
+                                                            f"things than the answer does")
+        return Verdict.accept("counted")
+
     def person(self, question: str, answer: str, cited: list[Chunk]) -> Verdict:
         """A question asking who holds a post needs a person's name."""
         if lacks_person(question, answer):
@@ -116,7 +124,11 @@ class LineChecks:
             if not span:
                 continue
             sentence = c.text[span[0]:span[1]]
-            context = " ".join([c.section, c.title, c.date, docs.get(c.doc, {}).get("header", "")])
+            level = self.retriever.doc_level.get(c.doc, "")
+            read = sentence_in(c, *span, level)
+            # a sentence naming no year of its own ("so với năm 2021" is a base) goes on from the one before
+            before = read.context if not YEAR.search(BASE_YEAR.sub(" ", sentence)) else ""
+            context = " ".join([c.section, before, c.title, c.date, docs.get(c.doc, {}).get("header", "")])
             if conflict := year_conflict(question, sentence, context):
                 problem = Verdict.reject("sentence", "period", f"the supporting sentence is about another year than "
                                                                f"{', '.join(conflict)}")
@@ -124,9 +136,7 @@ class LineChecks:
                 problem = Verdict.reject("sentence", "period", "the clause holding the figures is about another year "
                                                                "than the one asked")
             else:
-                level = self.retriever.doc_level.get(c.doc, "")
-                rejected = first_rejection(check_sentence(asked, sentence_in(c, *span, level), self.policy,
-                                                          line=answer))
+                rejected = first_rejection(check_sentence(asked, read, self.policy, line=answer))
                 if not rejected:
                     return Verdict.accept("sentence")
                 problem = Verdict.reject("sentence", rejected.code, rejected.note)

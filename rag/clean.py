@@ -1,5 +1,6 @@
 """Clean report text without changing its meaning: NFC + canonical tone marks, joined PDF line wraps,
-footnotes moved out of the running text (kept, to be indexed on their own), markdown emphasis removed.
+footnotes moved out of the running text (kept, to be indexed on their own) or, where a converted report prints a
+page's notes inside a sentence, moved after it; markdown emphasis removed.
 
 Example: ``clean_text("bằng 14,3% KH1.\\n\\n1 Theo báo cáo...").footnotes[0].text`` -> ``"Theo báo cáo..."``
 """
@@ -21,6 +22,8 @@ _FOOTNOTE = re.compile(rf"^\s?(\d{{1,2}})\s+(?=[{_CAPS}])(.*)$")  # PDF notes ar
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s|[IVXLC]+\.\s)")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|`)")
+_INLINE_NOTE = re.compile(r"^\(Chú thích \d+\) ")  # a converted report's footnote, kept where it was printed
+_NOTES_SPAN = 40  # lines a page's notes may take before the interrupted sentence goes on
 
 
 @dataclass
@@ -67,6 +70,41 @@ def _is_wrapped(line: str, nxt: str, wide: int) -> bool:
     if _LIST_MARK.match(line):  # a heading or list item stops before a capitalised line
         return False
     return len(line) >= wide  # a full-width line that stopped without punctuation
+
+
+def _rejoin_around_notes(lines: list[str]) -> list[str]:
+    """Move a page's notes out of the sentence they interrupt.
+
+    A converted report prints each page's footnotes ("(Chú thích 1) …", with any lines of theirs) where the page
+    ends, often mid-sentence: "… có 257.246 người … được tiêm ít" / notes / "nhất 1 mũi vắc xin (chiếm 68% …)".
+    When the body line before the notes stops without punctuation and a lower-case line after them goes on, that
+    line's paragraph moves up to finish the sentence and the notes follow it: the figure and what it counts are one
+    sentence again. Anything else (a heading, a line ending a sentence, no lower-case line soon after) is left.
+    """
+    out, i = list(lines), 0
+    while i < len(out):
+        if not _INLINE_NOTE.match(out[i]):
+            i += 1
+            continue
+        body = i - 1
+        while body >= 0 and not out[body].strip():
+            body -= 1
+        before = out[body].rstrip() if body >= 0 else ""
+        if not before or before.endswith(_TERMINAL) or before.lstrip().startswith("#") or _INLINE_NOTE.match(before):
+            i += 1
+            continue
+        goes_on = next((j for j in range(i + 1, min(len(out), i + _NOTES_SPAN))
+                        if out[j].strip() and not _INLINE_NOTE.match(out[j])
+                        and (out[j].lstrip().startswith("#") or out[j].lstrip()[0].islower())), None)
+        if goes_on is None or out[goes_on].lstrip().startswith("#"):
+            i += 1
+            continue
+        end = goes_on
+        while end < len(out) and out[end].strip():
+            end += 1
+        out = out[:body + 1] + out[goes_on:end] + out[body + 1:goes_on] + out[end:]
+        i = end  # past the paragraph moved up and the notes now after it
+    return out
 
 
 def _line_width(lines: list[str]) -> int:
@@ -146,7 +184,7 @@ def clean_text(raw: str) -> CleanText:
     # "113%<sup>11</sup>." in running text is its marker (dropped: it would glue onto the figure).
     text = re.sub(r"(?m)^\s*<sup>(\d+)</sup>\s*", r"(Chú thích \1) ", text)
     text = re.sub(r"<sup>\d+</sup>", "", text)
-    lines = [_strip_emphasis(x.rstrip()) for x in text.split("\n")]
+    lines = _rejoin_around_notes([_strip_emphasis(x.rstrip()) for x in text.split("\n")])
     lines, raw_notes = _extract_footnotes(lines)
     wide = _line_width(lines)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import (GENERIC_WORDS, PLACES_FOLDED, SENTENCE, canonical_tones, fold, normalize_number, numbers_in,
-                   split_source_phrase, tokenize, topic_words)
+from .text import (GENERIC_WORDS, PLACES_FOLDED, SENTENCE, STOPWORDS_FOLDED, canonical_tones, fold, normalize_number,
+                   numbers_in, split_source_phrase, tokenize, topic_words)
 from .types import Chunk
 from .vocabulary import VOCABULARY
 
@@ -212,6 +212,48 @@ def asks_for_list(question: str) -> bool:
     Example: ``asks_for_list("Những huyện nào diễn tập khu vực phòng thủ?")`` -> ``True``
     """
     return bool(_LIST_QUESTION.search(fold(question.lower())))
+
+
+# a figure and the (at most two) words right after it: "10 lượt khách", "ký kết 10 văn bản", "22 xã,"
+_COUNTED = re.compile(r"(?<![\d.,/])(\d+(?:[.,]\d+)*)(?![\d/])[ \t]*([^\W\d_]+(?:[ \t]+[^\W\d_]+)?)?")
+_NOT_COUNTED = STOPWORDS_FOLDED | GENERIC_WORDS  # "22 và …", "15,8 phần trăm"
+
+
+def counted_words(text: str) -> dict[str, list[set[str]]]:
+    """Each number of ``text`` (normalized) -> for each time it occurs, the folded words right after it that say what
+    it counts (function and generic words left out; an empty set when none follows, as in "15,8%" or "22.").
+
+    Example: ``counted_words("ký kết 10 văn bản; đón 10 lượt khách")`` -> ``{"10": [{"van", "ban"}, {"khach"}]}``
+    """
+    out: dict[str, list[set[str]]] = {}
+    for m in _COUNTED.finditer(text):
+        words = set(fold(m.group(2) or "").split()) - _NOT_COUNTED
+        out.setdefault(normalize_number(m.group(1)), []).append(words)
+    return out
+
+
+def counts_other_things(answer: str, passages: list[str]) -> list[str]:
+    """Figures the line counts in some thing ("đón 10 lượt khách") that the passages state only counting other
+    things ("ký kết 10 văn bản", "10 điểm đến"), in sentences that do not name the line's thing at all: the digits
+    are there, what they count is not. A figure the passages state bare ("22."), or do not state, is left to the
+    other checks.
+
+    Example: ``counts_other_things("Đón 10 lượt khách [1].", ["Ký kết 10 văn bản hợp tác."])`` -> ``["10"]``
+    """
+    line = strip_citations(answer)
+    out = []
+    for figure, occurrences in counted_words(line).items():
+        said = set().union(*occurrences)
+        if not said or figure not in counted_figures(line):
+            continue
+        stated = [(words, m.group(0)) for p in passages for m in SENTENCE.finditer(p)
+                  for words in counted_words(m.group(0)).get(figure, [])]
+        if not stated or any(not words or words & said for words, _ in stated):
+            continue
+        if any(said <= set(tokenize(sentence, folded=True)) for _, sentence in stated):
+            continue  # "lượt khách … đạt 1,2 triệu": the sentence names what the line counts
+        out.append(figure)
+    return sorted(out)
 
 
 def lacks_quantity(question: str, answer: str) -> bool:
@@ -529,6 +571,9 @@ def topic_coverage(question: str, passage_text: str) -> float:
 YEAR = re.compile(r"(?<![\d/.,])(?:19|20)\d{2}(?![\d])")
 PERIOD = re.compile(r"(?<![\d/.,])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d])")
 
+
+# the base a change is measured from ("tăng 5% so với năm 2020", "so với cùng kỳ năm 2022"): not the sentence's year
+BASE_YEAR = re.compile(r"(?i)so với (?:cùng kỳ )?(?:năm )?(?:19|20)\d{2}")
 
 # "(không phải số ước cuối năm 2025)": what a question rules out is not what it asks about
 NEGATED = re.compile(r"(?i)(?<!\w)(?:không phải|khong phai)[^,;.?()]*")

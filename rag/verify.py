@@ -65,8 +65,8 @@ class VerifyPolicy:
     min_topic_coverage: float = 0.3
     min_answer_coverage: float = 0.15
     min_indicator_share: float = 0.2
-    answer_checks: tuple[str, ...] = ("quantity", "unit", "person", "topic", "key_terms", "answer_year", "predates",
-                                      "sentence")
+    answer_checks: tuple[str, ...] = ("quantity", "unit", "counted", "person", "topic", "key_terms", "answer_year",
+                                      "predates", "sentence")
     meaning_checks: tuple[str, ...] = ("indicator", "level", "period", "kind")
 
 

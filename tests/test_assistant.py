@@ -637,6 +637,52 @@ def test_years_and_dates_from_the_question_are_not_figures_to_check(assistant):
     assert assistant.checks.sentence(q, "Nguyễn Văn An, 12 xã [1].", [signature]).rejected
 
 
+def test_the_year_of_the_sentence_before_is_the_supporting_sentence_s_year(assistant):
+    # the line checks read a sentence's year as the meaning checks do: with the sentence before it
+    from rag.types import Chunk
+    q = "Nêu các chỉ số thành phần PCI năm 2022 của tỉnh được tăng thứ hạng so với năm 2021."
+    pci = Chunk(doc="a", text="Theo báo cáo Chỉ số năng lực cạnh tranh cấp tỉnh (PCI) năm 2022, tỉnh xếp thứ 61. "
+                              "Có 2 chỉ số tăng thứ hạng so với năm 2021 là: Tiếp cận đất đai tăng 2 bậc; Tính năng "
+                              "động tăng 20 bậc.", date="6/2023")
+    line = "Tiếp cận đất đai tăng 2 bậc, Tính năng động tăng 20 bậc [1]."
+    assert assistant.checks.sentence(q, line, [pci]).outcome == "accept"
+    alone = dataclasses.replace(pci, text=pci.text.split(". ", 1)[1])  # the control: no sentence states 2022
+    assert assistant.checks.sentence(q, line, [alone]).code == "period"
+    # a sentence with a time of its own does not borrow the year before: c002 (dev), the period's mean for 2021
+    grdp = Chunk(doc="a", text="Tăng trưởng GRDP năm 2021 -0,62%. Tốc độ tăng trưởng GRDP bình quân giai đoạn "
+                               "2021-2025 ước tăng 4,46%/năm.", date="2025")
+    q = "Riêng năm 2021 GRDP của tỉnh tăng trưởng bao nhiêu?"
+    assert assistant.checks.sentence(q, "Năm 2021 GRDP tăng trưởng 4,46% [1].", [grdp]).code == "period"
+    assert assistant.checks.sentence(q, "Năm 2021 GRDP tăng trưởng -0,62% [1].", [grdp]).outcome == "accept"
+
+
+@pytest.mark.parametrize("line, passage, other", [
+    # u014 (dev): the digits are in the passage, the visitors are not
+    ("Năm 2025 khu du lịch đón khoảng 10 lượt khách tham quan [2].",
+     "Ký kết 10 văn bản hợp tác về bảo vệ và khai thác tài nguyên du lịch; công nhận 10 điểm đến.", ["10"]),
+    ("Có 22 xã đạt chuẩn nông thôn mới [1].", "Tổng số xã đạt chuẩn NTM là 22 xã, chiếm 15,8%.", []),
+    ("Hỗ trợ 9.532 người [1].", "Hỗ trợ 9.532 lượt người.", []),  # one word in common
+    ("Có 25 lao động đi làm việc ở nước ngoài [1].", "Số lao động đi làm việc ở nước ngoài: 25 người.", []),
+    ("Tỷ lệ đạt 15,8 phần trăm [1].", "chiếm 15,8%.", []),  # a share: the unit check's
+    ("Đạt 42 triệu đồng [1].", "Giá trị trên 1 ha đạt 42.", []),  # stated bare: what it counts is unknown
+    ("Đạt 43 tỷ đồng [1].", "Đạt 42 tỷ đồng.", []),  # not stated at all: the figure checks'
+])
+def test_a_figure_is_supported_only_where_it_counts_the_same_thing(line, passage, other):
+    from rag.grounding import counts_other_things
+    assert counts_other_things(line, [passage]) == other
+
+
+def test_a_line_counting_visitors_from_a_sentence_counting_documents_is_turned_down(assistant):
+    from rag.types import Chunk
+    from rag.verify import first_rejection
+    q = "Năm 2025 khu du lịch thác đón bao nhiêu lượt khách tham quan?"
+    signed = Chunk(doc="a", text="Năm 2025, khu cảnh quan thác vận hành chính thức; các địa phương biên giới đã ký kết "
+                                 "10 văn bản, thỏa thuận kết nghĩa.", date="2025")
+    verdict = first_rejection(assistant.checks.run(q, "Năm 2025 khu du lịch thác đón khoảng 10 lượt khách [1].",
+                                                   [signed]))
+    assert verdict is not None and (verdict.check, verdict.code) == ("counted", "other_thing")
+
+
 def test_the_base_of_a_change_and_a_plan_s_name_are_not_the_clause_s_year():
     from rag.grounding import clause_year_conflict
     q = "Giai đoạn 2021-2025, tỷ trọng chi đầu tư xây dựng cơ bản thay đổi thế nào?"

@@ -130,6 +130,29 @@ def test_unicode_superscript_footnotes_but_not_units():
     assert "120 m²" in text and "5 km²" in text
 
 
+def test_a_pages_notes_do_not_split_the_sentence_they_interrupt():
+    excerpt = "tỉnh Cao Bằng có 257.246 người từ đủ 18 tuổi trở lên được tiêm ít\n\n<sup>1</sup> Có 1.630 người"
+    assert excerpt in raw(KTXH_2021)  # the page's notes sit between "tiêm ít" and "nhất 1 mũi"
+    text = cleaned(KTXH_2021).text
+    assert "257.246 người từ đủ 18 tuổi trở lên được tiêm ít nhất 1 mũi vắc xin (chiếm 68%" in text
+    assert "(Chú thích 1) Có 1.630 người" in text  # the note is kept, after the sentence's paragraph
+
+
+@pytest.mark.parametrize("lines, expected", [
+    # interrupted mid-sentence: the lower-case line comes back up, the notes follow it
+    (["Đạt 42", "", "(Chú thích 3) Ghi chú.", "", "triệu", "đồng.", "", "Tiếp."],
+     ["Đạt 42", "triệu", "đồng.", "", "(Chú thích 3) Ghi chú.", "", "", "Tiếp."]),
+    # the sentence had ended, or what follows the notes is a new paragraph: nothing moves
+    (["Đạt 42 triệu đồng.", "", "(Chú thích 3) Ghi chú.", "", "thêm."],
+     ["Đạt 42 triệu đồng.", "", "(Chú thích 3) Ghi chú.", "", "thêm."]),
+    (["Đạt 42", "", "(Chú thích 3) Ghi chú.", "", "Mới."], ["Đạt 42", "", "(Chú thích 3) Ghi chú.", "", "Mới."]),
+    (["Đạt 42", "", "(Chú thích 3) Ghi chú.", "## Mục", "thêm."], ["Đạt 42", "", "(Chú thích 3) Ghi chú.", "## Mục", "thêm."]),
+])
+def test_rejoin_around_notes(lines, expected):
+    from rag.clean import _rejoin_around_notes
+    assert _rejoin_around_notes(lines) == expected
+
+
 def test_markdown_emphasis_is_stripped():
     excerpt = ("**Về công tác phòng, chống dịch COVID-19:** Tháng 4 năm 2022, số trường hợp mắc COVID-19 mới "
                "trên địa bàn tỉnh **giảm trên 1,5 lần so với tháng 3 (tháng 3 có 5.3407 ca mắc, tháng 4 có "

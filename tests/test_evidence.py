@@ -130,6 +130,19 @@ def test_the_report_the_question_names_wins_between_two_reports():
     assert "4,1%" in select_evidence(question, hits, fake_retriever([estimate, final]), unnamed)[0].text
 
 
+
+def test_a_sentence_of_prose_leads_over_a_table_row_of_the_same_indicator():
+    # a row's figures have lost their columns (plan, estimate, last year): which one is 2021's is not said
+    table = chunk(PROVINCE, "Số xã đạt chuẩn nông thôn mới xã 17 22 22 27\n\nTrong đó:", cid="t")
+    prose = chunk(PROVINCE, FILLER + "Ước thực hiện cả năm có thêm 05 xã được công nhận; tổng số xã đạt chuẩn nông thôn mới là "
+                                     "22 xã. " + FILLER, start=500, cid="s")
+    hits = [Hit(table, 1.0), Hit(prose, 0.9)]
+    question = "Có bao nhiêu xã đạt chuẩn nông thôn mới?"
+    assert "22 xã." in select_evidence(question, hits, fake_retriever([table, prose]))[0].text
+    rows_as_prose = EvidencePolicy(table_row=1.0)  # the control: a row scored like prose leads
+    assert "17 22 22 27" in select_evidence(question, hits, fake_retriever([table, prose]), rows_as_prose)[0].text
+
+
 def test_levels_are_read_from_questions_and_report_headers():
     assert asked_level("Tỷ lệ che phủ rừng của riêng thành phố (không phải toàn tỉnh)?") == "thành phố"
     assert asked_level("Dân số toàn tỉnh năm 2021?") == "tỉnh"
