@@ -469,14 +469,23 @@ def _part_share(asked: _Asked, unit: EvidenceUnit) -> float:
     return sum(w for t, w in asked.terms.items() if t in own) / asked.total
 
 
+# a list item's mark at a line start: "- ", "+ ", "a) ", "1. ", "(2) "
+_ITEM = re.compile(r"\s*(?:[-+•–]\s|[a-zđ]\)\s|\(?\d{1,2}[.)]\s)")
+
+
 def _grow(unit: EvidenceUnit, limit: int, clause_chars: int) -> EvidenceUnit:
-    """The unit extended over the sentences after it in its chunk, within ``limit`` characters."""
-    end = unit.end
-    for a, b, _, _ in unit_spans(unit.chunk.text, clause_chars):
-        if a >= end and b - unit.start <= limit:
-            end = b
-        elif a >= end:
+    """The unit extended over the sentences after it in its chunk, within ``limit`` characters, and within its
+    paragraph unless the list goes on: past a paragraph break only onto an item ("- …", "a) …") or after a lead
+    ending in ":" or ";". The next prose paragraph is another topic (a reason for slow imports followed by one for
+    slow public investment)."""
+    end, text = unit.end, unit.chunk.text
+    for a, b, _, _ in unit_spans(text, clause_chars):
+        if a < end:
+            continue
+        new_paragraph = "\n\n" in text[end:a] and not _ITEM.match(text, a)
+        if new_paragraph and not text[:end].rstrip().endswith((":", ";")) or b - unit.start > limit:
             break
+        end = b
     return dataclasses.replace(unit, end=end)
 
 

@@ -109,6 +109,22 @@ def test_a_list_question_keeps_the_items_that_follow_its_lead_sentence():
     assert all(item in units[0].text for item in ("IOC", "bưu chính số", "dịch vụ công trực tuyến"))
 
 
+@pytest.mark.parametrize("lead, after, grows", [
+    # b024 (dev): the next prose paragraph is the reason for another thing
+    ("Hạ tầng giao thông còn khó khăn nên doanh nghiệp làm thủ tục nhập khẩu qua tỉnh lân cận, do đó kim ngạch "
+     "nhập khẩu giảm mạnh.", "Các dự án khởi công mới còn làm thủ tục đấu thầu nên giải ngân vốn đầu tư chậm.", False),
+    # the list goes on: an item after the break, or a lead announcing it
+    ("Kim ngạch nhập khẩu giảm mạnh do các nguyên nhân sau:", "Hạ tầng giao thông còn khó khăn.", True),
+    ("Kim ngạch nhập khẩu giảm mạnh vì hạ tầng giao thông còn khó khăn.", "- Doanh nghiệp chuyển sang tỉnh lân cận.",
+     True),
+])
+def test_a_list_lead_grows_within_its_paragraph_or_over_items(lead, after, grows):
+    c = chunk(PROVINCE, FILLER + "\n\n" + lead + "\n\n" + after, cid="why")
+    units = select_evidence("Vì sao kim ngạch nhập khẩu giảm mạnh?", [Hit(c, 1.0)], fake_retriever([c]))
+    assert units[0].text.startswith(lead[:30])
+    assert (after in units[0].text) is grows
+
+
 def test_the_level_asked_wins_between_a_province_and_a_city_sentence():
     prov = chunk(PROVINCE, FILLER + "Tỷ lệ che phủ rừng năm 2021 đạt 55,5%. " + FILLER, cid="p")
     city = chunk(CITY, FILLER + "Tỷ lệ che phủ rừng năm 2021 đạt 47%. " + FILLER, cid="c")
