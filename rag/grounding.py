@@ -241,13 +241,14 @@ def counts_other_things(answer: str, passages: list[str]) -> list[str]:
     Example: ``counts_other_things("Đón 10 lượt khách [1].", ["Ký kết 10 văn bản hợp tác."])`` -> ``["10"]``
     """
     line = strip_citations(answer)
+    counted = counted_figures(line)
+    sentences = [(m.group(0), counted_words(m.group(0))) for p in passages for m in SENTENCE.finditer(p)]
     out = []
     for figure, occurrences in counted_words(line).items():
         said = set().union(*occurrences)
-        if not said or figure not in counted_figures(line):
+        if not said or figure not in counted:
             continue
-        stated = [(words, m.group(0)) for p in passages for m in SENTENCE.finditer(p)
-                  for words in counted_words(m.group(0)).get(figure, [])]
+        stated = [(words, sentence) for sentence, by_figure in sentences for words in by_figure.get(figure, [])]
         if not stated or any(not words or words & said for words, _ in stated):
             continue
         if any(said <= set(tokenize(sentence, folded=True)) for _, sentence in stated):
