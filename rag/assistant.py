@@ -369,7 +369,8 @@ class Assistant:
             cands.sort(key=lambda x: x[2].chunk.heading_path != [SIGNATURE_HEADING])
         units = select_evidence(standalone, hits, self.retriever, policy, cands)
         windows = passage_windows(units, cands, self.settings.top_k, self.window_chars(standalone),
-                                  asks_for_list(standalone), self.retriever.footnotes, hits[0].chunk.chunk_id)
+                                  asks_for_list(standalone), self.retriever.footnotes, hits[0].chunk.chunk_id,
+                                  self.retriever.reranker.topic_terms(standalone))
         for u in units:  # the window showing it, else the first showing part of its chunk
             same = [w for w in windows if w.chunk.chunk_id == u.chunk.chunk_id]
             u.n = next((w.n for w in same if w.start <= u.start and u.end <= w.end), same[0].n if same else 0)

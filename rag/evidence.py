@@ -20,7 +20,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from .grounding import NEGATED, asked_years, asks_for_list, asks_plan, cut_at_space, wrong_unit
+from .grounding import BASE_YEAR, NEGATED, asked_years, asks_for_list, asks_plan, cut_at_space, wrong_unit
 from .questions import question_parts
 from .rerank import terms_of
 from .text import SENTENCE, canonical_tones, fold, has_diacritics
@@ -298,7 +298,7 @@ def select_evidence(question: str, hits: list[Hit], retriever, policy: EvidenceP
 
 
 def passage_windows(units: list[EvidenceUnit], cands: list, count: int, chars: int, listing: bool,
-                    footnotes=None, first: str = "") -> list[EvidenceUnit]:
+                    footnotes=None, first: str = "", terms: dict[str, float] | None = None) -> list[EvidenceUnit]:
     """The passages the model reads: up to ``count`` windows of at most ``chars`` characters: first around the
     best unit of the top retrieved chunk (chunk id ``first``), then around the evidence units (best first), then
     around the best unit of each other scored chunk.
@@ -310,7 +310,8 @@ def passage_windows(units: list[EvidenceUnit], cands: list, count: int, chars: i
     grown over the sentences after it, past the chunk edge, and shown whole. A footnote the first window cites
     (``footnotes(unit)``: the footnote chunks whose marker is in it) comes next: "03 di sản …²" names them
     there. A window running into one already shown is cut there (overlapping chunks: no text twice); ``n`` is
-    each window's passage number.
+    each window's passage number. A unit longer than ``chars`` shows its part holding most of the question's
+    ``terms`` (``_focus``).
     """
     of_chunk: dict[str, list[EvidenceUnit]] = {}
     for x in cands:
@@ -328,7 +329,7 @@ def passage_windows(units: list[EvidenceUnit], cands: list, count: int, chars: i
         if listing and units and seed is units[0]:
             window = dataclasses.replace(seed)
         else:
-            window = _window(seed, of_chunk.get(seed.chunk.chunk_id) or [seed], chars)
+            window = _window(seed, of_chunk.get(seed.chunk.chunk_id) or [seed], chars, terms or {})
         window = _trimmed(window, seed, windows)
         if window is None:
             continue
@@ -370,22 +371,49 @@ def _footnote_window(chunk: Chunk, chars: int) -> EvidenceUnit:
     return EvidenceUnit(0, chunk, *strip_span(chunk.text, 0, cut_at_space(chunk.text, 0, len(chunk.text), chars)))
 
 
-def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int) -> EvidenceUnit:
+def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int, terms: dict[str, float]) -> EvidenceUnit:
     """The span of ``chars`` characters at most around ``unit``, grown over the other ``units`` of its chunk
-    (scored), the better-scoring neighbour first; a unit longer than ``chars`` is cut at a space."""
+    (scored), the better-scoring neighbour first; a unit longer than ``chars`` shows its best part (``_focus``)."""
+    if unit.end - unit.start > chars:
+        return dataclasses.replace(unit, n=0, start=(span := _focus(unit.chunk.text, unit.start, unit.end, chars,
+                                                                     terms))[0], end=span[1])
     spans = sorted([u for u in units if u.end <= unit.start or u.start >= unit.end] + [unit], key=lambda u: u.start)
-    best = next(i for i, u in enumerate(spans) if u is unit)
-    lo = hi = best
-    while True:
-        options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(spans)
-                   and spans[max(hi, j)].end - spans[min(lo, j)].start <= chars]
-        if not options:
-            break
-        j = max(options, key=lambda j: spans[j].score)
-        lo, hi = min(lo, j), max(hi, j)
+    lo, hi = _grow_around([(u.start, u.end) for u in spans], [u.score for u in spans],
+                          next(i for i, u in enumerate(spans) if u is unit), chars)
     chunk, start = unit.chunk, spans[lo].start
     end = cut_at_space(chunk.text, start, spans[hi].end, chars)
     return EvidenceUnit(0, chunk, *strip_span(chunk.text, start, end), unit.score, unit.level)
+
+
+_COMMA = re.compile(r",\s+")
+
+
+def _focus(text: str, a: int, b: int, chars: int, terms: dict[str, float]) -> tuple[int, int]:
+    """The part of ``text[a:b]`` (a clause longer than ``chars``) to show: its ", "-pieces grown from the one holding
+    most of the question's ``terms`` (idf-weighted), the better neighbour first, then cut at a space.
+
+    One clause can list several results ("… cáp quang đến 100% các xã, …, 4G đã phủ sóng đến 92% trên địa bàn
+    tỉnh"): cut from its start, the figure asked at its end was lost.
+    """
+    cuts = [m.end() for m in _COMMA.finditer(text, a, b) if not _inside_brackets(text, a, m.start())]
+    pieces = list(zip([a] + cuts, cuts + [b]))
+    weight = [sum(w for t, w in terms.items() if t in terms_of(text[x:y])) for x, y in pieces]
+    lo, hi = _grow_around(pieces, weight, max(range(len(pieces)), key=lambda i: (weight[i], -i)), chars)
+    start = pieces[lo][0]
+    return strip_span(text, start, cut_at_space(text, start, pieces[hi][1], chars))
+
+
+def _grow_around(spans: list[tuple[int, int]], weights: list[float], best: int, chars: int) -> tuple[int, int]:
+    """(first, last) index of the run of ``spans`` (in text order) grown from ``best`` within ``chars`` characters,
+    taking the better-weighted neighbour first (the earlier one on a tie)."""
+    lo = hi = best
+    while True:
+        options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(spans)
+                   and spans[max(hi, j)][1] - spans[min(lo, j)][0] <= chars]
+        if not options:
+            return lo, hi
+        j = max(options, key=lambda j: (weights[j], -j))
+        lo, hi = min(lo, j), max(hi, j)
 
 
 def scored_units(question: str, hits: list[Hit], retriever, policy: EvidencePolicy = DEFAULT_POLICY
@@ -440,7 +468,7 @@ def _score(asked: _Asked, unit: EvidenceUnit, sentence: str, heading: str, headi
         score *= policy.plan_not_asked  # a target for a result asked, or a result for a target asked
     if _TABLE_ROW.search(text):
         score *= policy.table_row
-    stated = _PERIOD.sub(" ", around)  # "2021-2025" does not state 2021 alone
+    stated = BASE_YEAR.sub(" ", _PERIOD.sub(" ", around))  # "2021-2025" nor "so với năm 2021" states 2021 alone
     if asked.years and not any(re.search(rf"(?<!\d){y}(?!\d)", stated) for y in asked.years):
         score *= policy.year_mismatch
     return score

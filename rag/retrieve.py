@@ -1,5 +1,6 @@
 """Hybrid retrieval, staged: candidates (dense FAISS + BM25 accented + BM25 folded) -> weighted
-reciprocal-rank fusion -> report-metadata prior -> final k, its first few reordered by their best sentence.
+reciprocal-rank fusion -> report-metadata prior (year, period, source named; the level asked) -> final k, its
+first few reordered by their best sentence.
 
 Example: ``Retriever.load(Settings.from_env()).search("ty le ho ngheo nam 2021", k=5)[0].doc``
 """
@@ -15,7 +16,7 @@ import numpy as np
 from .chunk import SIGNATURE_HEADING
 from .config import Settings
 from .embed import Embedder, get_embedder
-from .evidence import report_level
+from .evidence import asked_level, report_level
 from .lexical import LexicalIndex
 from .rerank import SentenceReranker
 from .store import IndexError_, IndexStore, StoredIndex
@@ -145,6 +146,13 @@ class Retriever:
         self.section_prior = 1.0
         self.fusion = "rrf"  # or "convex": alpha * lexical + (1 - alpha) * dense, min-max normalized
         self.alpha = 0.9
+        # A chunk of a report issued at another administrative level than the question asks (the city's report
+        # for "tỉnh", the province's for "thành phố") scores this much: each report states its own level's
+        # figures for the same indicators, so the other level's matched as well and crowded out the answer.
+        # Lower keeps the other level's report out of the top ranks even when it alone states the indicator.
+        # Chosen on dev (recall@5 92.2% at 1.0 and 0.8, 94.4% at 0.6, 95.6% from 0.5 to 0.2, MRR best at 0.4);
+        # dev2 92.2/93.8% -> 95.3% (eval/RESULTS.md, session 13).
+        self.level_mismatch = 0.4
 
     def lexical_query(self, query: str) -> str:
         """``query`` for BM25: without the place names and report levels (``_locators``) when topic words remain.
@@ -344,6 +352,12 @@ class Retriever:
                 prior = (self.doc_prior * doc_match.get(self.chunks[i].doc, 0.0)
                          + self.section_prior * section_match[section])
             final[i] = s * (1.0 + prior)
+        asked = asked_level(query)
+        if asked and asked in self.doc_level.values():  # some report is issued at the level asked
+            for i in final:
+                level = self.doc_level.get(self.chunks[i].doc, "")
+                if level and level != asked:
+                    final[i] *= self.level_mismatch
         depth = self.settings.rerank_depth if mode == "hybrid" else 0
         order = sorted(final, key=lambda i: (-final[i], i))[:max(k, depth)]
         hits = []

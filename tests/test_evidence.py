@@ -146,6 +146,16 @@ def test_the_report_the_question_names_wins_between_two_reports():
     assert "4,1%" in select_evidence(question, hits, fake_retriever([estimate, final]), unnamed)[0].text
 
 
+def test_a_year_named_as_the_base_of_a_comparison_is_not_the_year_stated():
+    # "so với cùng kỳ năm 2021" compares with 2021: the sentence states another period's figure
+    later = chunk(PLAN, FILLER + "Tổng sản lượng thủy sản tăng 3,39% so với cùng kỳ năm 2021. " + FILLER, cid="k")
+    estimate = chunk(PROVINCE, FILLER + "Ước thực hiện năm 2021, tổng sản lượng thủy sản đạt 556 tấn. " + FILLER, cid="p")
+    hits = [Hit(later, 1.0), Hit(estimate, 0.9)]
+    question = "Tổng sản lượng thủy sản năm 2021 đạt bao nhiêu?"
+    assert "556 tấn" in select_evidence(question, hits, fake_retriever([later, estimate]))[0].text
+    any_year = EvidencePolicy(year_mismatch=1.0)  # the control: without the year factor the first-ranked leads
+    assert "3,39%" in select_evidence(question, hits, fake_retriever([later, estimate]), any_year)[0].text
+
 
 def test_a_sentence_of_prose_leads_over_a_table_row_of_the_same_indicator():
     # a row's figures have lost their columns (plan, estimate, last year): which one is 2021's is not said
@@ -180,7 +190,7 @@ def windows_for(question: str, hits: list[Hit], chars: int, footnotes=None, unit
     retriever = fake_retriever([h.chunk for h in hits])
     cands = scored_units(question, hits, retriever)
     units = units(cands) if units else select_evidence(question, hits, retriever, cands=cands)
-    return passage_windows(units, cands, 3, chars, False, footnotes, first)
+    return passage_windows(units, cands, 3, chars, False, footnotes, first, retriever.reranker.topic_terms(question))
 
 
 def test_a_window_is_a_span_of_its_chunk_around_the_answering_sentence():
@@ -200,6 +210,20 @@ def test_passage_one_is_the_top_retrieved_chunk_the_others_follow_the_units():
     windows = windows_for("Thu ngân sách năm 2021 đạt bao nhiêu?", hits, 200, first="top")
     assert windows[0].chunk.chunk_id == "top" and answer in windows[1].text  # the unit's chunk before the filler
     assert windows_for("Thu ngân sách năm 2021 đạt bao nhiêu?", hits, 200)[0].chunk.chunk_id == "best"
+
+
+@pytest.mark.parametrize("question, shown, cut", [
+    ("Vùng phủ sóng 4G đạt bao nhiêu?", "4G đã phủ sóng đến 92% trên địa bàn tỉnh", "Hạ tầng"),
+    ("Cáp quang phát triển đến bao nhiêu xã?", "cáp quang phát triển đến 100% các xã", "92%"),
+])
+def test_a_clause_longer_than_the_window_shows_its_part_that_answers(question, shown, cut):
+    clause = ("Hạ tầng bưu chính, viễn thông phát triển đến tất cả các xã trên địa bàn tỉnh, đến hầu hết các thôn bản "
+              "và khu vực biên giới, cáp quang phát triển đến 100% các xã, các tuyến cáp trong đô thị đã được ngầm "
+              "hóa trên 25%, 4G đã phủ sóng đến 92% trên địa bàn tỉnh.")
+    c = chunk(PROVINCE, clause)
+    [w] = windows_for(question, [Hit(c, 1.0)], 150)
+    assert shown in w.text and cut not in w.text and len(w.text) <= 150
+    assert c.text[w.start:w.end] == w.text
 
 
 def test_two_sentences_asked_far_apart_in_one_chunk_get_a_window_each():

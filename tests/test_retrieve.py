@@ -59,6 +59,16 @@ def test_year_and_level_favour_the_matching_report(retriever):
     assert hits[0].doc == "tinh-cao-bang_bao-cao-ktxh-6-thang-dau-2023.txt"
 
 
+@pytest.mark.parametrize("question, level", [
+    ("Tổng sản lượng lương thực có hạt năm 2021 của tỉnh", "tỉnh"),
+    ("Tổng sản lượng lương thực có hạt năm 2021 của thành phố", "thành phố"),
+    ("Thu ngân sách trên địa bàn năm 2021 của thành phố", "thành phố"),
+])
+def test_the_level_asked_keeps_the_other_levels_report_out_of_the_top(retriever, question, level):
+    hits = retriever.search(question, k=5)
+    assert {retriever.doc_level[h.doc] for h in hits} == {level}
+
+
 def test_abbreviations_expand_both_ways():
     assert "tổng sản phẩm trên địa bàn" in expand_query("GRDP năm 2021")
     assert "UBND" in expand_query("ủy ban nhân dân tỉnh")
