@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from .clean import clean_text
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "12"
 
 _LEVELS = [  # (level, pattern, max length) — lower level = higher in the hierarchy
     (0, re.compile(r"^(?:Phần|PHẦN)\s+(?:thứ|THỨ)?\s*\S+", re.U), 200),

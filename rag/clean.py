@@ -138,8 +138,7 @@ def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str
         m = _FOOTNOTE.match(lines[i])
         if m and expected <= int(m.group(1)) <= expected + 15:
             n = int(m.group(1))
-            marker = re.compile(rf"(?<=[^\W\d_]|[%)\]”\"]){n}(?=[.,;:\s)]|$)")
-            if marker.search(recent[-4000:]):
+            if _marker(n).search(recent[-4000:]):
                 block = [m.group(2).strip()]
                 j = i + 1
                 while not block[-1].endswith(_TERMINAL) and j < len(lines) and j - i < 12:
@@ -161,11 +160,20 @@ def _extract_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, str
     return out, notes
 
 
-def _remove_marker(text: str, n: int, before: int) -> tuple[str, int]:
-    """Remove the footnote marker ``n`` nearest before char ``before``; returns new text and its position."""
-    marker = re.compile(rf"(?<=[^\W\d_]|[%)\]”\"]){n}(?=[.,;:\s)]|$)")
+def _marker(n: int) -> re.Pattern:
+    """Footnote marker ``n`` in running text: glued to a word, a "%" or a closing mark ("KH1.", "rải rác3,"), or
+    following the marker before it and followed by punctuation ("di tích cấp quốc gia24 25.": two notes on one
+    phrase; not "KH24 25 xã", a figure)."""
+    return re.compile(rf"(?<=[^\W\d_]|[%)\]”\"]){n}(?=[.,;:\s)]|$)|(?<=[^\W\d_]{n - 1}) {n}(?=[.,;:)])")
+
+
+def _remove_marker(text: str, n: int, before: int, previous: int | None = None) -> tuple[str, int]:
+    """Remove the footnote marker ``n`` nearest before char ``before``; returns new text and its position.
+    ``previous``: where marker ``n - 1`` was just removed, which ``n`` may follow after a space ("gia24 25")."""
+    if previous is not None and (m := re.match(rf" {n}(?=[.,;:)])", text[previous:])):
+        return text[:previous] + text[previous + m.end():], previous
     found = None
-    for m in marker.finditer(text, 0, before):
+    for m in _marker(n).finditer(text, 0, before):
         found = m
     if not found:
         return text, before
@@ -236,6 +244,7 @@ def clean_text(raw: str) -> CleanText:
             para = re.sub(r"[ \t]+", " ", para)
             cleaned += ("\n\n" if cleaned else "") + para
         for n, note in note_at_para.get(p_idx, []):
-            cleaned, pos = _remove_marker(cleaned, n, len(cleaned))
+            previous = footnotes[-1].offset if footnotes and footnotes[-1].number == n - 1 else None
+            cleaned, pos = _remove_marker(cleaned, n, len(cleaned), previous)
             footnotes.append(Footnote(n, re.sub(r"\s+", " ", note).strip(), pos))
     return CleanText(cleaned, footnotes)

@@ -171,7 +171,7 @@ def strip_span(text: str, a: int, b: int) -> tuple[int, int]:
 # -- what the question asks ------------------------------------------------------------------------------------
 _ASKS_FIGURE = re.compile(r"\b(?:bao nhieu|may|ty le|so luong|muc|tang truong|chi so)\b")
 _INTERROGATIVE = re.compile(r"\b(?:bao nhieu|may|nao|gi|ai|sao|khi nao|o dau|the nao|nhung|neu|liet ke)\b")
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_FIGURE = re.compile(r"(?<![^\W\d_]-)(?<!\d)\d+(?:[.,]\d+)*")  # not a name's number ("COVID-19")
 _YEARLIKE = re.compile(r"^(?:19|20)\d{2}$")
 # numbers that are not a figure: dates ("30/11/2021"), periods ("6 tháng"), list marks ("(5)", "1.3.", "a)")
 _NOT_FIGURE = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}/\d{4}|\d+\s+tháng|\(\d+\)|^\s*[\d.]+\.\s", re.I)

@@ -108,6 +108,19 @@ def test_footnote_marker_removed_and_footnote_kept_as_its_own_chunk():
     assert any("bằng 14,3% KH." in c.text for c in body)
 
 
+@pytest.mark.parametrize("body, kept", [
+    ("Có 03 di sản được ghi danh, 01 di tích được xếp hạng quốc gia1 2. Các hoạt động khác.", "xếp hạng quốc gia."),
+    ("Có 03 di sản được ghi danh, 01 di tích được xếp hạng quốc gia1, 2. Các hoạt động khác.", "quốc gia, 2."),
+])
+def test_a_second_marker_after_the_first_is_a_footnote_too(body, kept):
+    # "quốc gia24 25.": two notes on one phrase, the second marker after a space; "quốc gia1, 2." is no such chain
+    result = clean_text(body + "\n\n1 Di sản A, di sản B.\n\n2 Di tích C ở xã D.\n\nĐoạn sau.")
+    assert kept in result.text
+    numbers = [f.number for f in result.footnotes]
+    assert numbers == ([1, 2] if "1 2." in body else [1])
+    assert all(result.text[:f.offset].endswith("quốc gia") for f in result.footnotes)
+
+
 def test_spaced_pdf_footnote_is_extracted_across_blank_lines_with_its_sentence():
     # five-year report: "16   Nhà máy…" (several spaces), its lines double-spaced; the marker is "nghiêm trọng16,"
     assert "nghiêm trọng16," in raw(FIVE_YEARS) and "\n16   Nhà máy sản xuất than cốc" in raw(FIVE_YEARS)

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.evidence import (EvidencePolicy, asked_level, passage_windows, report_level, scored_units, select_evidence,
-                          unit_spans)
+from rag.evidence import (EvidencePolicy, _has_figure, asked_level, passage_windows, report_level, scored_units,
+                          select_evidence, unit_spans)
 from rag.rerank import SentenceReranker
 from rag.retrieve import Retriever
 from rag.text import fold
@@ -167,6 +167,16 @@ def test_a_sentence_of_prose_leads_over_a_table_row_of_the_same_indicator():
     assert "22 xã." in select_evidence(question, hits, fake_retriever([table, prose]))[0].text
     rows_as_prose = EvidencePolicy(table_row=1.0)  # the control: a row scored like prose leads
     assert "17 22 22 27" in select_evidence(question, hits, fake_retriever([table, prose]), rows_as_prose)[0].text
+
+
+@pytest.mark.parametrize("text, figure", [
+    ("Công nghiệp, xây dựng tăng 11,43%.", True),
+    ("Nền kinh tế phục hồi sau dịch COVID-19.", False),  # a name's number
+    ("Kế hoạch giai đoạn 2021-2025, báo cáo ngày 30/11/2021.", False),  # years and dates
+    ("Đạt 6 tháng đầu năm (5) chỉ tiêu.", False),  # a period and a list mark
+])
+def test_a_figure_is_a_number_that_is_no_year_date_period_mark_or_name(text, figure):
+    assert _has_figure(text) is figure
 
 
 def test_levels_are_read_from_questions_and_report_headers():
