@@ -375,8 +375,8 @@ def _window(unit: EvidenceUnit, units: list[EvidenceUnit], chars: int, terms: di
     """The span of ``chars`` characters at most around ``unit``, grown over the other ``units`` of its chunk
     (scored), the better-scoring neighbour first; a unit longer than ``chars`` shows its best part (``_focus``)."""
     if unit.end - unit.start > chars:
-        return dataclasses.replace(unit, n=0, start=(span := _focus(unit.chunk.text, unit.start, unit.end, chars,
-                                                                     terms))[0], end=span[1])
+        start, end = _focus(unit.chunk.text, unit.start, unit.end, chars, terms)
+        return dataclasses.replace(unit, n=0, start=start, end=end)
     spans = sorted([u for u in units if u.end <= unit.start or u.start >= unit.end] + [unit], key=lambda u: u.start)
     lo, hi = _grow_around([(u.start, u.end) for u in spans], [u.score for u in spans],
                           next(i for i, u in enumerate(spans) if u is unit), chars)
