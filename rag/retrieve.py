@@ -342,6 +342,9 @@ class Retriever:
         # the report's header and the chunk's own section heading both count; each distinct one is matched once
         doc_match = {d: facet_match(facets, h, folded=True) for d, h in self.doc_header.items()} if facets else {}
         section_match: dict[str, float] = {}
+        asked = asked_level(query)  # the reports of another level, when some report is issued at the level asked
+        other_level = {d for d, lv in self.doc_level.items() if lv and lv != asked} \
+            if asked in self.doc_level.values() and asked else set()
         final: dict[int, float] = {}
         for i, s in fused.items():
             prior = 0.0
@@ -352,12 +355,8 @@ class Retriever:
                 prior = (self.doc_prior * doc_match.get(self.chunks[i].doc, 0.0)
                          + self.section_prior * section_match[section])
             final[i] = s * (1.0 + prior)
-        asked = asked_level(query)
-        if asked and asked in self.doc_level.values():  # some report is issued at the level asked
-            for i in final:
-                level = self.doc_level.get(self.chunks[i].doc, "")
-                if level and level != asked:
-                    final[i] *= self.level_mismatch
+            if self.chunks[i].doc in other_level:
+                final[i] *= self.level_mismatch
         depth = self.settings.rerank_depth if mode == "hybrid" else 0
         order = sorted(final, key=lambda i: (-final[i], i))[:max(k, depth)]
         hits = []
