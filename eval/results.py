@@ -93,7 +93,7 @@ def _by_style(run: dict, keys: list[tuple[str, str]], title: str = "dev2 by styl
 
 def _answers(out_dir: Path) -> list[str]:
     lines = ["## Answers (full pipeline)", ""]
-    rows, dev2_runs, refusals = [], [], {}
+    rows, dev2_runs, refusals, costs = [], [], {}, []
     for path in sorted(out_dir.glob("*/report.json")):
         rep = _load(path)
         if rep["meta"].get("mode") != "assistant" or rep["meta"].get("llm_cache"):
@@ -106,6 +106,10 @@ def _answers(out_dir: Path) -> list[str]:
             dev2_runs.append((path.parent.name, run))
         if o.get("refused_by"):
             refusals[path.parent.name] = o["refused_by"]
+        if lat.get("prompt_tokens_p50") is not None:
+            costs.append(f"| `{path.parent.name}` | {lat['prompt_tokens_p50']:.0f} / {lat['prompt_tokens_p90']:.0f} | "
+                         f"{lat['generated_tokens_p50']:.0f} | {lat['p50_s']:.1f} / {lat['p90_s']:.1f} s | "
+                         f"{lat['laptop_p50_s']:.1f} / {lat['laptop_p90_s']:.1f} s |")
         rows.append(f"| `{path.parent.name}` | {model} | `{dataset}` ({o['n']}) | "
                     f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o.get('line_accuracy'))} | "
                     f"{_pct(o['refusal_rate'])} | "
@@ -121,6 +125,14 @@ def _answers(out_dir: Path) -> list[str]:
             ("citation_hit_rate", "citation hit"), ("evidence_recall", "evidence recall")]
     for name, run in dev2_runs:
         lines += [*_by_style(run, keys, f"`{name}` by style:"), ""]
+    if costs:
+        lines += ["What each answer cost (runs that counted tokens): prompt tokens the CPU processed (a prefix reused "
+                  "from the previous prompt is not processed again) and tokens sampled, over all the answer's "
+                  "generations; the time estimated on issue 18's 2-core AVX2 laptop replaces llama.cpp's time here by "
+                  "these counts at its raw rates (eval/report.CpuRates: 37 tokens/s prompt, 11 tokens/s generation): "
+                  "an estimate, not a measurement there.", "",
+                  "| run | prompt tokens p50 / p90 | generated p50 | latency here p50 / p90 | "
+                  "estimated on the AVX2 laptop p50 / p90 |", "|---|---|---|---|---|", *costs, ""]
     return lines + _refusals(refusals)
 
 

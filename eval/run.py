@@ -98,6 +98,9 @@ def predict_with_assistant(items: list[dict], assistant: Any, k: int = 10) -> It
             "evidence": list(_get(answer, "evidence") or []), "units": list(_get(answer, "units") or []),
             "latency_s": timings.get("total_s", wall), "ttft_s": timings.get("ttft_s"),
             "retrieval_s": timings.get("retrieval_s"), "models": dict(_get(answer, "models") or {}),
+            # tokens the CPU processed and sampled over the answer's generations (None: a backend that does not count)
+            "prompt_tokens": timings.get("prompt_tokens"), "generated_tokens": timings.get("generated_tokens"),
+            "llm_s": timings.get("llm_s"),
             "standalone_query": _get(answer, "standalone_query", ""),
             "warnings": list(_get(answer, "warnings") or []),  # e.g. why it abstained
             "generations": _get(answer, "generations"),  # LLM generations the answer took

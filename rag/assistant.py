@@ -401,6 +401,10 @@ class Assistant:
                 timings.setdefault("ttft_s", time.perf_counter() - t0)
                 pieces.append(tok)
                 yield "token", tok
+            if usage := getattr(self.llm, "usage", None):  # a backend that counts (llama.cpp in process)
+                for key, n in (("prompt_tokens", usage.prompt_tokens), ("generated_tokens", usage.generated_tokens),
+                               ("llm_s", usage.seconds)):
+                    timings[key] = timings.get(key, 0) + n
             texts.append("".join(pieces).strip())
         answered = [t for t in texts if t and not looks_like_refusal(t)]  # one part found is still an answer
         return " ".join(answered) if answered else texts[0]

@@ -113,7 +113,7 @@ class Answer:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[Hit] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # retrieval_s, ttft_s, total_s
+    timings: dict[str, float] = field(default_factory=dict)  # retrieval_s, ttft_s, total_s, prompt/generated_tokens, llm_s
     models: dict[str, str] = field(default_factory=dict)  # llm, embedder
     standalone_query: str = ""  # the question as understood (a follow-up rewritten), on every answer
     warnings: list[str] = field(default_factory=list)

@@ -68,6 +68,9 @@ def test_known_question_is_answered_with_a_valid_citation(assistant):
     start, end = cited.span
     assert "1.028.633" in cited.text[start:end]
     assert answer.timings["ttft_s"] > 0 and answer.timings["total_s"] >= answer.timings["ttft_s"]
+    # what the CPU paid, from llama.cpp's counters: a whole prompt with passages, a short line
+    assert answer.timings["prompt_tokens"] > 100 and 0 < answer.timings["generated_tokens"] <= 256 * answer.generations
+    assert 0 < answer.timings["llm_s"] < answer.timings["total_s"]
 
 
 def test_unanswerable_question_abstains(assistant):

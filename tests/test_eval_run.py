@@ -138,11 +138,11 @@ def test_retrieval_only_compares_modes(dataset, tmp_path, no_rag):
 def test_build_report_pure_with_fake_predictions():
     preds = [
         {"id": "q1", "answer": "tăng 4,1% và 3,9", "abstained": False, "latency_s": 2.0, "ttft_s": 0.5,
-         "citations": [], "retrieved": [{"doc": "x.txt", "text": FILLER}, {"doc": "ktxh-2021.txt", "text": QUOTE_A}]},
+         "prompt_tokens": 370, "generated_tokens": 22, "llm_s": 1.5, "generations": 1, "citations": [], "retrieved": [{"doc": "x.txt", "text": FILLER}, {"doc": "ktxh-2021.txt", "text": QUOTE_A}]},
         {"id": "q2", "answer": "", "abstained": False, "latency_s": None, "ttft_s": None, "citations": [],
          "retrieved": [], "error": "RuntimeError: boom"},
         {"id": "u1", "answer": "không có thông tin", "abstained": False, "latency_s": 4.0, "ttft_s": 1.5,
-         "citations": [], "retrieved": []},
+         "generations": 0, "citations": [], "retrieved": []},
     ]
     r = build_report(ITEMS, preds, k=10)
     assert r["overall"]["errors"] == 1
@@ -153,7 +153,10 @@ def test_build_report_pure_with_fake_predictions():
     assert r["by_doc"]["(no gold doc)"]["refusal_rate"] == 1.0
     assert [m["id"] for m in r["retrieval_misses"]] == ["q2"]
     assert [w["id"] for w in r["wrong_answers"]] == ["q2"] and r["wrong_answers"][0]["error"]
-    assert r["latency"] == {"p50_s": 3.0, "p90_s": pytest.approx(3.8), "ttft_p50_s": 1.0}
+    assert r["latency"] == {"p50_s": 3.0, "p90_s": pytest.approx(3.8), "ttft_p50_s": 1.0, "prompt_tokens_p50": 370,
+                            "prompt_tokens_p90": 370, "generated_tokens_p50": 22,
+                            # q1: 2.0 s here - 1.5 s of llama.cpp + 370/37 + 22/11 s; u1 took no generation: 4.0 s
+                            "laptop_p50_s": pytest.approx(8.25), "laptop_p90_s": pytest.approx(11.65)}
     md = render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
     assert "RuntimeError: boom" in md
 

@@ -98,4 +98,8 @@ def test_index_search_and_generate_without_network(socket_guard, tmp_path):
     llm = get_llm(Settings.from_env(llm_model="qwen2.5-coder-0.5b", llm_backend="llama-cpp"), progress=False)
     text = "".join(llm.stream([{"role": "user", "content": "Xin chào! Trả lời một từ."}], max_tokens=8))
     assert text.strip()
+    first = llm.usage
+    "".join(llm.stream([{"role": "user", "content": "Xin chào! Trả lời hai từ."}], max_tokens=8))
+    # the second prompt shares its head with the first: only the rest is processed again
+    assert 0 < llm.usage.prompt_tokens < first.prompt_tokens and 0 < first.generated_tokens <= 8
     assert socket_guard == [], f"network connections attempted: {socket_guard}"
