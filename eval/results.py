@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from eval.report import LAPTOP
+
 
 def _load(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -129,8 +131,8 @@ def _answers(out_dir: Path) -> list[str]:
         lines += ["What each answer cost (runs that counted tokens): prompt tokens the CPU processed (a prefix reused "
                   "from the previous prompt is not processed again) and tokens sampled, over all the answer's "
                   "generations; the time estimated on issue 18's 2-core AVX2 laptop replaces llama.cpp's time here by "
-                  "these counts at its raw rates (eval/report.CpuRates: 37 tokens/s prompt, 11 tokens/s generation): "
-                  "an estimate, not a measurement there.", "",
+                  f"these counts at its raw rates (eval/report.CpuRates: {LAPTOP.prompt_per_s:.0f} tokens/s prompt, "
+                  f"{LAPTOP.generate_per_s:.0f} tokens/s generation): an estimate, not a measurement there.", "",
                   "| run | prompt tokens p50 / p90 | generated p50 | latency here p50 / p90 | "
                   "estimated on the AVX2 laptop p50 / p90 |", "|---|---|---|---|---|", *costs, ""]
     return lines + _refusals(refusals)

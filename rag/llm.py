@@ -76,6 +76,7 @@ class LlamaCppLLM:
             raise ModelError(f"Cannot load the LLM from {model_path} ({e}); check RAG_LLM_MODEL.") from None
         self.load_seconds = time.perf_counter() - t
         self.id = model_id or os.path.basename(str(model_path))
+        self.usage: Usage | None = None  # the last generation's cost, set by stream()
 
     def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         """Stream the reply; afterwards ``usage`` holds what it cost (llama.cpp's own counters)."""

@@ -138,7 +138,8 @@ def test_retrieval_only_compares_modes(dataset, tmp_path, no_rag):
 def test_build_report_pure_with_fake_predictions():
     preds = [
         {"id": "q1", "answer": "tăng 4,1% và 3,9", "abstained": False, "latency_s": 2.0, "ttft_s": 0.5,
-         "prompt_tokens": 370, "generated_tokens": 22, "llm_s": 1.5, "generations": 1, "citations": [], "retrieved": [{"doc": "x.txt", "text": FILLER}, {"doc": "ktxh-2021.txt", "text": QUOTE_A}]},
+         "prompt_tokens": 370, "generated_tokens": 22, "llm_s": 1.5, "generations": 1,
+         "citations": [], "retrieved": [{"doc": "x.txt", "text": FILLER}, {"doc": "ktxh-2021.txt", "text": QUOTE_A}]},
         {"id": "q2", "answer": "", "abstained": False, "latency_s": None, "ttft_s": None, "citations": [],
          "retrieved": [], "error": "RuntimeError: boom"},
         {"id": "u1", "answer": "không có thông tin", "abstained": False, "latency_s": 4.0, "ttft_s": 1.5,
