@@ -72,6 +72,7 @@ class Prompts:
     system: str
     answer: str
     passage: str
+    passage_same: str  # a passage of the same report as the one before it: its title and date are not repeated
     condense: str
     refusal: str
     question: str
@@ -162,14 +163,18 @@ class Assistant:
     def render_passages(self, question: str, passages: list[EvidenceUnit], passage_chars: int | None = None) -> str:
         """The numbered passages block: each window (``Prepared.passages``) under a short header naming its report
         (title, date) and section, "…" where it cuts its chunk; cut again around its best-matching sentences when
-        longer than ``passage_chars`` (``fit_messages`` shortens an over-long prompt so)."""
-        out = []
+        longer than ``passage_chars`` (``fit_messages`` shortens an over-long prompt so). A passage from the same
+        report as the one before it says so instead of repeating the title (~30 tokens each, at ~37 tokens/s on a
+        2-core laptop)."""
+        out, previous = [], None
         for i, p in enumerate(passages, 1):
             c, text = p.chunk, p.text
             if passage_chars and len(text) > passage_chars:
                 text = excerpt(text, question, passage_chars)
             text = ("… " if p.start > 0 else "") + text + (" …" if p.end < len(c.text.rstrip()) else "")
-            out.append(self.prompts.passage.format(
+            template = self.prompts.passage_same if c.doc == previous else self.prompts.passage
+            previous = c.doc
+            out.append(template.format(
                 n=i, title=_short(c.title, 70), date=c.date or "không rõ ngày",
                 section=_short(c.heading_path[-1] if c.heading_path else "—", 50), text=text))
         return "\n\n".join(out)

@@ -376,3 +376,18 @@ def test_footnotes_are_found_by_their_marker_in_a_span(project_settings):
     assert note in retriever.footnotes(whole)
     before = SimpleNamespace(chunk=body, start=0, end=max(0, note.start - body.start - 20))
     assert note not in retriever.footnotes(before)
+
+
+def test_a_report_title_is_written_once_for_consecutive_passages_of_that_report(project_settings):
+    # the title and date cost ~30 prompt tokens a passage: a passage of the report just named says "cùng báo cáo"
+    from rag.assistant import Assistant
+    assistant = Assistant(project_settings)
+    prep = assistant.prepare("Thu ngân sách trên địa bàn tỉnh năm 2021 ước đạt bao nhiêu?")
+    shown = assistant.render_passages(prep.standalone, prep.passages).split("\n\n[")
+    docs = [p.chunk.doc for p in prep.passages]
+    assert len(shown) == len(docs) > 1
+    for i, (block, doc) in enumerate(zip(shown, docs)):
+        same = i > 0 and docs[i - 1] == doc
+        assert ("(cùng báo cáo)" in block.splitlines()[0]) == same
+        assert (prep.passages[i].chunk.title[:30] in block) != same
+    assert any(a == b for a, b in zip(docs, docs[1:]))  # the case this test is about occurs here
