@@ -416,6 +416,20 @@ def citation_hit(citations: Sequence[Any], doc: str | None, quotes: str | Sequen
     return any(is_hit(c, doc, quotes) for c in citations)
 
 
+def copies_header(line: str, evidence: Sequence[dict]) -> bool:
+    """The model's line copies a passage's header (the prompt's label, not an answer): it opens with a shown
+    report's title ("Báo cáo: Tình hình … — 5. Quốc phòng …") or holds a section label after the header's
+    dash ("… — b) Chăn nuôi, tổng sản lượng …"). Naming a report ("Theo báo cáo năm 2021, …") is not
+    copying one. Officials paste the line into their own reports: a defect even when its figure is right."""
+    text = normalize_text(line)
+    for e in evidence:
+        title = normalize_text(e.get("title") or "")[:24]
+        label = normalize_text((e.get("section") or "").split(" > ")[-1])[:20]
+        if (len(title) >= 12 and text.startswith(title)) or (len(label) >= 6 and f"— {label}" in text):
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------------
 # Refusals
 # ---------------------------------------------------------------------------------------------

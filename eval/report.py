@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from eval.dataset import gold_quotes, is_answerable
-from eval.metrics import (answer_correct, asks_two_things, citation_hit, facts_in_units, first_hit_rank, hit_flags,
-                          is_refusal, missing_must, mrr_at_k, recall_at_k)
+from eval.metrics import (answer_correct, asks_two_things, citation_hit, copies_header, facts_in_units, first_hit_rank,
+                          hit_flags, is_refusal, missing_must, mrr_at_k, recall_at_k)
 
 RECALL_KS = (1, 3, 5, 10)
 _DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
@@ -47,6 +47,8 @@ def score_prediction(item: dict[str, Any], pred: dict[str, Any], k: int = 10) ->
     text = pred.get("answer") or ""
     refused = is_refusal(text, bool(pred.get("abstained"))) if not pred.get("error") else False
     out["refused"] = refused
+    if pred.get("line") and pred.get("evidence"):  # the model's line shown (quote-first): does it copy a header?
+        out["header_copied"] = copies_header(pred["line"], pred["evidence"])
     if answerable:
         must = item.get("must_include") or []
         out["missing"] = missing_must(text, must) if must else []
@@ -129,6 +131,8 @@ def _summarize(rows: list[tuple[dict, dict]], k: int) -> dict[str, Any]:
     out["refusal_rate"] = _mean(p["refused"] for _, p in unans)
     if any("line_correct" in p for _, p in ans):
         out["line_accuracy"] = _mean(p.get("line_correct") for _, p in ans)
+    if any("header_copied" in p for _, p in rows):
+        out["header_copy_rate"] = _mean(p.get("header_copied") for _, p in rows)
     if any(p.get("verdicts") for _, p in rows):  # which check refused: a false refusal traced to its rule
         out["refused_by"] = {"answerable": _refusal_codes(ans), "unanswerable": _refusal_codes(unans)}
     generations = [p["generations"] for _, p in rows if p.get("generations") is not None]
@@ -287,6 +291,8 @@ def _metric_rows(report: dict) -> list[tuple[str, str, Callable[[Any], str]]]:
                  ("refusal_rate", "Refusal rate (unanswerable)", _pct)]
         if "line_accuracy" in report["overall"]:
             rows.append(("line_accuracy", "Short-line accuracy (answerable)", _pct))
+        if "header_copy_rate" in report["overall"]:
+            rows.append(("header_copy_rate", "Lines copying a passage header (of the lines shown)", _pct))
         if "generations_max" in report["overall"]:
             rows += [("generations_mean", "Generations mean", lambda v: "–" if v is None else f"{v:.2f}"), ("generations_max", "Generations max", _fmt)]
     return rows

@@ -114,15 +114,15 @@ def _answers(out_dir: Path) -> list[str]:
                          f"{lat['laptop_p50_s']:.1f} / {lat['laptop_p90_s']:.1f} s |")
         rows.append(f"| `{path.parent.name}` | {model} | `{dataset}` ({o['n']}) | "
                     f"{rep['meta']['date'][:16]} | {_pct(o['answer_accuracy'])} | {_pct(o.get('line_accuracy'))} | "
-                    f"{_pct(o['refusal_rate'])} | "
+                    f"{_pct(o.get('header_copy_rate'))} | {_pct(o['refusal_rate'])} | "
                     f"{_pct(o['false_refusal_rate'])} | {_pct(o['citation_hit_rate'])} | "
                     f"{_pct(o.get('evidence_recall'))} | {lat.get('p50_s') or float('nan'):.1f} s | "
                     f"{lat.get('p90_s') or float('nan'):.1f} s | {lat.get('ttft_p50_s') or float('nan'):.1f} s | "
                     f"{_gen(o)} |")
-    lines += ["| run | LLM | questions | date (UTC) | answer accuracy | short line alone | refusal (unanswerable) | "
-              "false refusal | citation hit | evidence recall | latency p50 | latency p90 | first token p50 | "
-              "generations mean / max |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", *(rows or ["| not run |" + " |" * 13]), ""]
+    lines += ["| run | LLM | questions | date (UTC) | answer accuracy | short line alone | line copies a header | "
+              "refusal (unanswerable) | false refusal | citation hit | evidence recall | latency p50 | latency p90 | "
+              "first token p50 | generations mean / max |",
+              "|---" * 15 + "|", *(rows or ["| not run |" + " |" * 14]), ""]
     keys = [("answer_accuracy", "accuracy"), ("line_accuracy", "short line alone"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false refusal"),
             ("citation_hit_rate", "citation hit"), ("evidence_recall", "evidence recall")]
     for name, run in dev2_runs:

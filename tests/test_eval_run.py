@@ -162,6 +162,19 @@ def test_build_report_pure_with_fake_predictions():
     assert "RuntimeError: boom" in md
 
 
+def test_the_report_counts_the_lines_that_copy_a_passage_header():
+    shown = [{"n": 1, "doc": "ktxh-2021.txt", "title": "Báo cáo: Tình hình kinh tế - xã hội năm 2021",
+              "section": "I. KINH TẾ > 1. Tăng trưởng", "text": QUOTE_A}]
+    base = {"abstained": False, "latency_s": 1.0, "ttft_s": 0.5, "citations": [], "retrieved": [], "evidence": shown}
+    preds = [dict(base, id="q1", answer="GRDP tăng 4,1% [1].",
+                  line="Báo cáo: Tình hình kinh tế - xã hội năm 2021 — 1. Tăng trưởng: GRDP tăng 4,1% [1]."),
+             dict(base, id="q2", answer="600 triệu USD [1].", line="Kim ngạch đạt 600 triệu USD [1]."),
+             dict(base, id="u1", answer="Không tìm thấy thông tin này trong các báo cáo hiện có.", line="")]
+    r = build_report(ITEMS, preds, k=10)
+    assert r["overall"]["header_copy_rate"] == 0.5  # of the two lines shown; no line, nothing to copy
+    assert "Lines copying a passage header" in render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
+
+
 def test_percentile():
     assert percentile([], 50) is None
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.metrics import (answer_correct, chunk_has_quote, citation_hit, contains_must, entities,
+from eval.metrics import (answer_correct, chunk_has_quote, citation_hit, contains_must, copies_header, entities,
                           first_hit_rank, hit_flags, is_refusal, missing_must, mrr_at_k,
                           normalize_text, parse_vn_number, recall_at_k, strip_diacritics)
 
@@ -297,3 +297,30 @@ def test_refusal_not_detected(text):
 
 def test_refusal_flag_wins():
     assert is_refusal("GRDP tăng 4,1%", True)
+
+
+# --- lines that copy a passage header -----------------------------------------------------------
+
+HEADERS = [{"title": "Báo cáo: Tình hình kinh tế - xã hội năm 2021, Phương hướng năm 2022", "date": "12/2021",
+            "section": "Phần thứ nhất > 2.2. Lĩnh vực kinh tế > b) Chăn nuôi"},
+           {"title": "Báo cáo: Tình hình kinh tế - xã hội năm 2021, Phương hướng năm 2022", "date": "12/2021",
+            "section": "Phần thứ nhất > 5. Quốc phòng, an ninh"}]
+
+
+@pytest.mark.parametrize("line", [
+    "Báo cáo: Tình hình kinh tế - xã hội năm 2021 — 5. Quốc phòng, an ninh\nXảy ra 90 vụ [1].",  # opens with it
+    "BÁO CÁO: TÌNH HÌNH KINH TẾ - XÃ HỘI năm 2021: đàn trâu 100 con [1].",  # case does not hide it
+    "Trong báo cáo của (cùng báo cáo) — b) Chăn nuôi, đàn trâu 100 con [1][2].",  # a section after the dash
+])
+def test_a_line_copying_a_passage_header_is_counted(line):
+    assert copies_header(line, HEADERS)
+
+
+@pytest.mark.parametrize("line", [
+    "Đàn trâu năm 2021 có 100 con [1].",
+    "Theo báo cáo tình hình kinh tế - xã hội năm 2021, đàn trâu có 100 con [1].",  # names the report: fine
+    "Chăn nuôi: đàn trâu 100 con [1].",  # the section's words without the header's dash
+    "",
+])
+def test_a_line_answering_in_its_own_words_is_not_counted(line):
+    assert not copies_header(line, HEADERS)
