@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(**({"llm_model": args.llm} if args.llm else {}))
     res: dict = {"machine": {"cores": os.cpu_count(), "llm_threads": settings.n_threads or default_threads(),
                              "platform": platform.platform(), "python": sys.version.split()[0],
-                             "cpu_flags": cpu_flags()},
+                             "cpu_flags": cpu_flags(), "llama_cpp_simd": llama_cpp_simd()},
                  "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if not args.skip_index:
         print("index: cold build of the bundled reports ...", file=sys.stderr)
@@ -193,9 +193,25 @@ def cpu_flags() -> str:
     return ", ".join(name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512")) if flag in flags) or "neither"
 
 
+def llama_cpp_simd(system_info: str | None = None) -> str:
+    """The SIMD the installed llama.cpp build uses ("AVX2", "AVX2, AVX-512"), read from its system info: a build
+    without AVX-512 (one made for another CPU, or to stand in for an AVX2 laptop) runs slower than the CPU's own
+    flags suggest, so a figure names both."""
+    if system_info is None:
+        try:
+            from llama_cpp import llama_print_system_info
+        except ImportError:
+            return "not installed"
+        system_info = llama_print_system_info().decode(errors="replace")
+    on = {key.split(":")[-1].strip() for key, _, value in (part.partition("=") for part in system_info.split("|"))
+          if value.strip() == "1"}
+    return ", ".join(name for key, name in (("AVX2", "AVX2"), ("AVX512", "AVX-512")) if key in on) or "neither"
+
+
 def render(res: dict) -> str:
     m = res["machine"]
-    rows = [f"Machine: {m['cores']} cores ({m.get('cpu_flags', 'flags not recorded')}), LLM threads "
+    build = f"; llama.cpp build: {m['llama_cpp_simd']}" if "llama_cpp_simd" in m else ""
+    rows = [f"Machine: {m['cores']} cores ({m.get('cpu_flags', 'flags not recorded')}{build}), LLM threads "
             f"{m['llm_threads']}, {m['platform']}", "", "| what | figure |", "|---|---|"]
     if "index" in res:
         i = res["index"]

@@ -8,6 +8,7 @@ import pytest
 
 from eval import run as eval_run
 from eval.dataset import DatasetError, load_dataset
+from eval.bench import llama_cpp_simd
 from eval.report import build_report, percentile, render_markdown
 from rag.types import Answer, Chunk, Citation, Hit
 
@@ -173,6 +174,19 @@ def test_the_report_counts_the_lines_that_copy_a_passage_header():
     r = build_report(ITEMS, preds, k=10)
     assert r["overall"]["header_copy_rate"] == 0.5  # of the two lines shown; no line, nothing to copy
     assert "Lines copying a passage header" in render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
+
+
+@pytest.mark.parametrize("info,simd", [
+    ("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | LLAMAFILE = 1 |", "AVX2"),  # built for a laptop
+    ("CPU : AVX2 = 1 | AVX512 = 1 | AVX512_VBMI = 1 | OPENMP = 1 |", "AVX2, AVX-512"),
+    ("CPU : SSE3 = 1 | AVX512_VNNI = 1 | AVX512 = 0 |", "neither"),  # a feature named AVX512_* is not AVX-512
+])
+def test_the_bench_names_the_simd_the_llama_cpp_build_uses(info, simd):
+    assert llama_cpp_simd(info) == simd
+
+
+def test_the_installed_llama_cpp_build_is_read():
+    assert llama_cpp_simd() in {"AVX2", "AVX2, AVX-512", "AVX-512", "neither"}
 
 
 def test_percentile():
