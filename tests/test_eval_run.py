@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from eval import run as eval_run
-from eval.dataset import DatasetError, load_dataset
 from eval.bench import llama_cpp_simd
+from eval.dataset import DatasetError, load_dataset
 from eval.report import build_report, percentile, render_markdown
 from rag.types import Answer, Chunk, Citation, Hit
 
@@ -173,7 +173,8 @@ def test_the_report_counts_the_lines_that_copy_a_passage_header():
              dict(base, id="u1", answer="Không tìm thấy thông tin này trong các báo cáo hiện có.", line="")]
     r = build_report(ITEMS, preds, k=10)
     assert r["overall"]["header_copy_rate"] == 0.5  # of the two lines shown; no line, nothing to copy
-    assert "Lines copying a passage header" in render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
+    md = render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
+    assert "Lines copying a passage header" in md
 
 
 @pytest.mark.parametrize("info,simd", [
