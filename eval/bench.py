@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import sys
@@ -203,9 +204,9 @@ def llama_cpp_simd(system_info: str | None = None) -> str:
         except ImportError:
             return "not installed"
         system_info = llama_print_system_info().decode(errors="replace")
-    on = {key.split(":")[-1].strip() for key, _, value in (part.partition("=") for part in system_info.split("|"))
-          if value.strip() == "1"}
-    return ", ".join(name for key, name in (("AVX2", "AVX2"), ("AVX512", "AVX-512")) if key in on) or "neither"
+    used = [name for key, name in (("AVX2", "AVX2"), ("AVX512", "AVX-512"))
+            if re.search(rf"(?<!\w){key} = 1", system_info)]  # "AVX512_VNNI = 1" is not AVX512
+    return ", ".join(used) or "neither"
 
 
 def render(res: dict) -> str:
