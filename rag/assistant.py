@@ -23,7 +23,7 @@ from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, passage_wind
 from .checks import LineChecks
 from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, looks_like_refusal,
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
-                        strip_citations, supporting_span, tokenize)
+                        sentence_stating, strip_citations, supporting_span, tokenize)
 from .meaning import read_question, unit_rejection
 from .questions import asks_signer, is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
@@ -283,14 +283,17 @@ class Assistant:
         """``answer`` with the report's own sentences quoted under its line (rag/quote.py): the sentence its cited
         passage supports it with, then the best evidence unit (for a list question, then the further units of the
         first quote's report); with no checked line, the best units alone when the first is quotable
-        (``quotable_alone``), else the refusal as it was. Every unit quoted passes the meaning checks
-        (rag/meaning.py): a sentence on another indicator, level, period or kind is not shown as the answer."""
+        (``quotable_alone``), else the refusal as it was; for a line of figures only (``bare_figures``), not shown,
+        the sentence stating each of its figures, then the best unit. Every sentence quoted alone passes the
+        meaning checks (rag/meaning.py): a sentence on another indicator, level, period or kind is not shown as
+        the answer."""
         policy, passages = self.quote_policy, prep.passages
         many = asks_for_list(prep.standalone)
         limit = policy.max_quoted_list if many else policy.max_quoted
-        citations, quotes, taken = list(answer.citations), [], []
+        bare = _bare(answer)
+        citations, quotes, taken = [] if bare else list(answer.citations), [], []
         spare = iter(range(len(passages) + 1, len(passages) + 1 + limit))  # citation numbers past the passages
-        asked = read_question(prep.standalone, self.retriever.reranker) if prep.units else None
+        asked = read_question(prep.standalone, self.retriever.reranker) if prep.units or bare else None
 
         def meaning(u: EvidenceUnit) -> Verdict | None:
             return unit_rejection(asked, u, self.verify_policy)
@@ -315,6 +318,18 @@ class Assistant:
                 return dataclasses.replace(answer, verdicts=verdicts + [verdict])
             verdicts.append(verdict)
             units = prep.units[:policy.max_quoted]
+        elif bare:  # the line only listed figures: the sentence stating each, in the passages it cites first
+            cited = [c.n for c in answer.citations if 0 < c.n <= len(passages)]
+            order = cited + [n for n in range(1, len(passages) + 1) if n not in cited]
+            for phrase in figure_phrases(answer.text):
+                for n in order:
+                    p = passages[n - 1]
+                    found = sentence_stating(p.text, phrase)
+                    if found and not meaning(EvidenceUnit(n, p.chunk, p.start + found[0], p.start + found[1],
+                                                          level=p.level)):
+                        add(n, p.chunk, p.start + found[0], p.start + found[1], p.level)
+                        break
+            units = prep.units[:1]
         else:
             for c in answer.citations:  # the sentence the line rests on, in the passage it cites
                 if c.span and 0 < c.n <= len(passages):
@@ -329,7 +344,7 @@ class Assistant:
             for u in prep.units:
                 if u.chunk.doc == quotes[0].doc and not meaning(u):
                     add(u.n, u.chunk, u.start, u.end, u.level)
-        line = "" if answer.abstained else answer.text
+        line = "" if answer.abstained or bare else answer.text
         if not line and not quotes:  # a bare line dropped and nothing left to quote
             return dataclasses.replace(answer, text=self.prompts.refusal, abstained=True, citations=[],
                                        verdicts=verdicts + [Verdict.reject("quote", "nothing_to_quote",
@@ -469,10 +484,9 @@ class Assistant:
         text = _drop_invalid_citations(text, check.invalid)
         if check.auto_cited:
             text = text.rstrip() + " " + "".join(f"[{n}]" for n in check.auto_cited)
-        if bare_figures(text):
+        if bare_figures(text):  # kept here to find the sentence stating each figure; quote_first shows those alone
             verdicts.append(Verdict.repair("wording", "bare_figures", f"the line only lists figures ({text[:60]!r}): "
                                                                       f"the quoted sentences say what they are"))
-            text = ""
         return Answer(question, text, False, citations, hits, timings, models, standalone,
                       [v.note for v in verdicts if v.note], verdicts=verdicts)
 
@@ -499,15 +513,28 @@ def _rejected(answer: Answer) -> bool:
     return any(v.rejected and v.check != "model" for v in answer.verdicts)
 
 
+_FIGURE = r"\d+(?:[.,]\d+)*(?:\s*%)?"
+_FIGURE_PHRASE = re.compile(_FIGURE + r"(?:\s+[^\W\d_]+){0,2}")  # a figure and its unit: "23.961 triệu đồng"
+
+
 def bare_figures(line: str) -> bool:
     """A line that is figures and their units only ("26 HTX 380 HTX [1]"): it does not say which figure is which.
     Words right after a figure (up to two: "tỷ đồng", "doanh nghiệp") count as its unit."""
     text = strip_citations(line)
-    figure = r"\d+(?:[.,]\d+)*(?:\s*%)?"
-    if len(re.findall(figure, text)) < 2:
+    if len(re.findall(_FIGURE, text)) < 2:
         return False
-    rest = re.sub(figure + r"(?:\s+[^\W\d_]+){0,2}", " ", text)
-    return not tokenize(rest)
+    return not tokenize(_FIGURE_PHRASE.sub(" ", text))
+
+
+def figure_phrases(line: str) -> list[str]:
+    """Each figure of a line with its unit, in order: "9.400 người 23.961 triệu đồng [1]" -> ["9.400 người",
+    "23.961 triệu đồng"]."""
+    return [m.group(0).strip() for m in _FIGURE_PHRASE.finditer(strip_citations(line))]
+
+
+def _bare(answer: Answer) -> bool:
+    """A line of figures only (``bare_figures``): not shown, its figures' sentences are quoted instead."""
+    return not answer.abstained and any(v.code == "bare_figures" for v in answer.verdicts)
 
 
 def _short(text: str, n: int) -> str:

@@ -722,3 +722,11 @@ def supporting_span(passage: str, answer: str) -> tuple[int, int] | None:
         if score > best_score:
             best, best_score = (m.start(), m.end()), score
     return best
+
+
+def sentence_stating(passage: str, phrase: str) -> tuple[int, int] | None:
+    """The sentence of ``passage`` stating every figure of ``phrase`` ("836 người"), the one sharing most of its
+    words when several do; None when none states them all."""
+    wanted = counted_figures(phrase)
+    span = supporting_span(passage, phrase) if wanted else None
+    return span if span and wanted <= figures_in(passage[span[0]:span[1]]) else None

@@ -7,6 +7,8 @@ neighbouring figure or the wrong half of a sentence, the quote shows the whole s
 
 - The model answered and the checks (rag/checks.py) passed its line: the line is shown, then the sentence of
   the cited passage that supports it, then the best evidence unit when it is another sentence.
+- The model's line only lists figures ("9.400 người 23.961 triệu đồng [1]"): it is not shown, and the sentence
+  stating each of its figures is quoted instead, then the best evidence unit.
 - The model found nothing, or its line was turned down: the best evidence units are quoted alone ("Báo cáo
   nêu: …") only when the first passes ``QuotePolicy.min_score_alone``, names every key term of the question
   (a year, a name) and passes the meaning checks; otherwise the assistant says the reports do not say.

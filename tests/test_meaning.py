@@ -186,12 +186,53 @@ def test_a_bare_line_is_dropped_and_the_sentence_is_quoted(assistant, monkeypatc
     chunk = Chunk(doc="a", text="Năm 2021 có 26 HTX thành lập mới, nâng tổng số lên 380 HTX.", date="12/2021",
                   chunk_id="a#0")
     answer = finalize(assistant, question, "26 HTX 380 HTX [1]", chunk)
-    assert not answer.abstained and answer.text == "" and answer.verdicts[-1].code == "bare_figures"
+    assert not answer.abstained and answer.verdicts[-1].code == "bare_figures"
     from rag.assistant import Prepared
     from rag.evidence import EvidenceUnit
     window = EvidenceUnit(1, chunk, 0, len(chunk.text), 1.0, "tỉnh")
     quoted = assistant.quote_first(Prepared(question, [], [window], passages=[window]), answer)
     assert quoted.line == "" and quoted.quotes[0]["text"] == chunk.text and "380 HTX" in quoted.text
+
+
+def test_a_bare_line_quotes_the_sentence_stating_each_figure_that_passes_the_meaning_checks(assistant):
+    """The line cites [1] for both figures; 51 is stated in [2], and [1] states 600 only as a target: the quote is
+    [2]'s sentence alone, never the target, and the answer cites only what it quotes."""
+    from rag.assistant import Prepared
+    from rag.evidence import EvidenceUnit
+    question = "Năm 2021 tỉnh có bao nhiêu doanh nghiệp thành lập mới, tổng vốn đăng ký bao nhiêu?"
+    plan = Chunk(doc="a", text="Năm 2021 thu hút đầu tư được quan tâm. Phấn đấu thành lập mới 60 doanh nghiệp, tổng "
+                               "vốn đăng ký 600 tỷ đồng.", date="12/2021", chunk_id="a#0")
+    done = Chunk(doc="a", text="Năm 2021 thành lập mới 51 doanh nghiệp với tổng vốn đăng ký 546 tỷ đồng.",
+                 date="12/2021", chunk_id="a#1")
+    windows = [EvidenceUnit(n, c, 0, len(c.text), 1.0, "tỉnh") for n, c in ((1, plan), (2, done))]
+    answer = assistant.finalize(question, question, "51 doanh nghiệp 600 tỷ đồng [1]",
+                                [Hit(plan, 1.0), Hit(done, 1.0)], {}, {})
+    assert answer.verdicts[-1].code == "bare_figures"
+    quoted = assistant.quote_first(Prepared(question, [], [], passages=windows), answer)
+    assert quoted.line == "" and [q["text"] for q in quoted.quotes] == [done.text]
+    assert "600" not in quoted.text and [c.n for c in quoted.citations] == [2]
+
+
+@pytest.mark.parametrize("line, phrases", [
+    ("9.400 người 23.961 triệu đồng [1][2]", ["9.400 người", "23.961 triệu đồng"]),
+    ("836  271 [1]", ["836", "271"]),
+    ("32,9% KH năm 125 tỷ đồng [1]", ["32,9% KH năm", "125 tỷ đồng"]),
+])
+def test_the_figures_of_a_bare_line(line, phrases):
+    from rag.assistant import figure_phrases
+    assert figure_phrases(line) == phrases
+
+
+@pytest.mark.parametrize("phrase, expected", [
+    ("836 người", "Tuyển dụng 836 người."),
+    ("271", "Tinh giản biên chế 271 đối tượng."),
+    ("12 xã", None),  # stated nowhere: only "ngày 12/10/2021", a date
+])
+def test_the_sentence_stating_a_figure(phrase, expected):
+    from rag.grounding import sentence_stating
+    passage = "Tinh giản biên chế 271 đối tượng. Tuyển dụng 836 người. Hoàn thành ngày 12/10/2021."
+    found = sentence_stating(passage, phrase)
+    assert (passage[found[0]:found[1]].strip() if found else None) == expected
 
 
 def test_the_retry_keys_on_verdicts_not_on_message_text():
