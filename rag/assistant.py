@@ -325,9 +325,9 @@ class Assistant:
                 for n in order:
                     p = passages[n - 1]
                     found = sentence_stating(p.text, phrase)
-                    if found and not meaning(EvidenceUnit(n, p.chunk, p.start + found[0], p.start + found[1],
-                                                          level=p.level)):
-                        add(n, p.chunk, p.start + found[0], p.start + found[1], p.level)
+                    u = found and EvidenceUnit(n, p.chunk, p.start + found[0], p.start + found[1], level=p.level)
+                    if u and not meaning(u):
+                        add(u.n, u.chunk, u.start, u.end, u.level)
                         break
             units = prep.units[:1]
         else:

@@ -187,6 +187,7 @@ def test_a_bare_line_is_dropped_and_the_sentence_is_quoted(assistant, monkeypatc
                   chunk_id="a#0")
     answer = finalize(assistant, question, "26 HTX 380 HTX [1]", chunk)
     assert not answer.abstained and answer.verdicts[-1].code == "bare_figures"
+    assert answer.text == "26 HTX 380 HTX [1]"  # kept until quote_first: its figures find their sentences
     from rag.assistant import Prepared
     from rag.evidence import EvidenceUnit
     window = EvidenceUnit(1, chunk, 0, len(chunk.text), 1.0, "tỉnh")
