@@ -4,7 +4,8 @@ A full dev run on 2 CPU cores spends ~30 minutes in generation. With ``--llm-cac
 re-generates only the prompts that changed (greedy decoding is deterministic) and replays the rest, so a
 change to grounding or abstention is measured in seconds. Replayed answers arrive as one token: latency
 figures of a cached run are meaningless, and RESULTS.md figures come from runs without the cache.
-The file is JSON lines (never a pickle): {"key": sha256 of model id + messages + parameters, "text": ...}.
+The file is JSON lines (never a pickle): {"key": sha256 of model id + messages + parameters, "text": ...,
+"finish": the backend's finish_reason ("length": cut at max_tokens)}; a row without "finish" replays None.
 
 Example: ``CachedLLM(get_llm(settings), "eval/out/llm-cache.jsonl").stream(messages)``
 """
@@ -22,11 +23,14 @@ class CachedLLM:
         self.path = Path(path)
         self.hits = self.misses = 0
         self._texts: dict[str, str] = {}
+        self._finish: dict[str, str | None] = {}
+        self.finish_reason: str | None = None  # the last generation's, recorded or replayed
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     row = json.loads(line)
                     self._texts[row["key"]] = row["text"]
+                    self._finish[row["key"]] = row.get("finish")
                 except (ValueError, KeyError, TypeError):
                     continue  # a line cut short by an interrupted run
 
@@ -44,6 +48,7 @@ class CachedLLM:
         key = self._key(messages, max_tokens, temperature, stop, seed)
         if key in self._texts and (temperature == 0.0 or seed is not None):  # a fixed seed repeats itself
             self.hits += 1
+            self.finish_reason = self._finish.get(key)
             yield self._texts[key]
             return
         self.misses += 1
@@ -52,6 +57,8 @@ class CachedLLM:
             parts.append(tok)
             yield tok
         self._texts[key] = "".join(parts)
+        self._finish[key] = self.finish_reason = getattr(self.inner, "finish_reason", None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"key": key, "text": self._texts[key]}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"key": key, "text": self._texts[key], "finish": self.finish_reason},
+                               ensure_ascii=False) + "\n")

@@ -28,7 +28,7 @@ from .meaning import read_question, unit_rejection
 from .questions import asks_signer, is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
-from .text import has_diacritics
+from .text import finished_part, has_diacritics
 from .types import Answer, Chunk, Citation, Hit
 from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
 
@@ -228,6 +228,7 @@ class Assistant:
         t0 = time.perf_counter()
         question = question.strip()
         calls = [0]  # the answer's generations (Answer.generations), counted by _generate
+        cut: list[Verdict] = []  # replies cut at the token limit, trimmed by _generate
         models = {"llm": self.settings.llm_model, "embedder": self.retriever.embedder.id}
         prep = self.prepare(question, history)
         standalone, hits = prep.standalone, prep.hits
@@ -241,7 +242,7 @@ class Assistant:
             return
         yield "evidence", prep.units
         shown = prep.shown()  # the passages' chunks: the model reads their windows, the checks compare with them
-        text = yield from self._generate(standalone, prep.passages, t0, timings, calls)
+        text = yield from self._generate(standalone, prep.passages, t0, timings, calls, cut)
         timings.setdefault("ttft_s", time.perf_counter() - t0)  # nothing was generated
         models["llm"] = getattr(self.llm, "id", models["llm"])
         answer = self.finalize(question, standalone, text, shown, timings, models)
@@ -253,7 +254,7 @@ class Assistant:
             # question to slip through the checks.
             yield "retry", retry
             one = shown[retry - 1:retry]
-            text = yield from self._generate(standalone, prep.passages[retry - 1:retry], t0, timings, calls)
+            text = yield from self._generate(standalone, prep.passages[retry - 1:retry], t0, timings, calls, cut)
             alone = _renumbered(self.finalize(question, standalone, text, one, timings, models), retry)
             if not alone.abstained:
                 answer = dataclasses.replace(alone, warnings=answer.warnings + [f"answered again from passage "
@@ -262,7 +263,9 @@ class Assistant:
             else:
                 answer = dataclasses.replace(answer, verdicts=answer.verdicts + alone.verdicts)
         timings["total_s"] = time.perf_counter() - t0
-        yield "done", self.quote_first(prep, prep.attach(dataclasses.replace(answer, generations=calls[0])))
+        answer = dataclasses.replace(answer, generations=calls[0], verdicts=cut + answer.verdicts,
+                                     warnings=[v.note for v in cut] + answer.warnings)
+        yield "done", self.quote_first(prep, prep.attach(answer))
 
     def retry_passage(self, prep: "Prepared") -> int:
         """The passage to ask again after a rejected line: passage [1], unless the meaning checks (rag/meaning.py)
@@ -401,9 +404,11 @@ class Assistant:
         chars = self.evidence_policy.window_chars
         return chars * 3 // 2 if asks_for_list(question) else chars
 
-    def _generate(self, question: str, passages: list[EvidenceUnit], t0: float, timings: dict, calls: list[int]):
+    def _generate(self, question: str, passages: list[EvidenceUnit], t0: float, timings: dict, calls: list[int],
+                  cut: list[Verdict]):
         """Stream one generation per part of the question as ("token", text) events, each counted in ``calls[0]``;
-        returns the whole text.
+        returns the whole text. A reply cut at ``Settings.max_tokens`` keeps only its finished sentences (its last
+        words may stop inside a figure), noted in ``cut``.
 
         "bao nhiêu X và bao nhiêu Y?" asked at once gets X alone from a small model; asked part by part it
         answers both. The passages come first in the prompt, so llama.cpp reuses their processing.
@@ -425,7 +430,13 @@ class Assistant:
                 for key, n in (("prompt_tokens", usage.prompt_tokens), ("generated_tokens", usage.generated_tokens),
                                ("llm_s", usage.seconds)):
                     timings[key] = timings.get(key, 0) + n
-            texts.append("".join(pieces).strip())
+            text = "".join(pieces).strip()
+            if getattr(self.llm, "finish_reason", None) == "length":
+                kept = finished_part(text)
+                cut.append(Verdict.repair("length", "cut", f"the reply reached {self.settings.max_tokens} tokens: "
+                                                           f"its unfinished end dropped ({text[len(kept):][:60]!r})"))
+                text = kept
+            texts.append(text)
         answered = [t for t in texts if t and not looks_like_refusal(t)]  # one part found is still an answer
         return " ".join(answered) if answered else texts[0]
 

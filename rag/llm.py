@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 
 class LLM(Protocol):
+    """A chat backend. After ``stream`` ends, ``finish_reason`` is "length" when the reply was cut at
+    ``max_tokens`` ("stop" when it ended on its own; None when the backend did not say)."""
     id: str
+    finish_reason: str | None
 
     def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None, seed: int | None = None) -> Iterator[str]: ...
@@ -77,16 +80,20 @@ class LlamaCppLLM:
         self.load_seconds = time.perf_counter() - t
         self.id = model_id or os.path.basename(str(model_path))
         self.usage: Usage | None = None  # the last generation's cost, set by stream()
+        self.finish_reason: str | None = None  # the last generation's, set by stream()
 
     def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
-        """Stream the reply; afterwards ``usage`` holds what it cost (llama.cpp's own counters)."""
+        """Stream the reply; afterwards ``usage`` holds what it cost (llama.cpp's own counters) and
+        ``finish_reason`` why it ended."""
         from llama_cpp import llama_perf_context, llama_perf_context_reset
-        self.usage = None
+        self.usage = self.finish_reason = None
         llama_perf_context_reset(self._llm.ctx)
         out = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
                                                stop=stop or [], stream=True, seed=seed)
         for part in out:
-            delta = part["choices"][0].get("delta", {}).get("content")
+            choice = part["choices"][0]
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            delta = choice.get("delta", {}).get("content")
             if delta:
                 yield delta
         perf = llama_perf_context(self._llm.ctx)
@@ -105,8 +112,10 @@ class OpenAIServerLLM:
         self.api_key = api_key
         self.timeout = timeout
         self.id = f"openai:{model}@{self.base_url}"
+        self.finish_reason: str | None = None  # the last generation's, set by stream()
 
     def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
+        self.finish_reason = None
         request = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
                    "temperature": temperature, "stop": stop or None, "stream": True}
         if seed is not None:  # llama.cpp's server, vLLM and Ollama take it; OpenAI's own API too
@@ -129,9 +138,11 @@ class OpenAIServerLLM:
                 if data == "[DONE]":
                     break
                 try:
-                    delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                except (ValueError, KeyError, IndexError):
+                    choice = json.loads(data)["choices"][0]
+                    delta = choice.get("delta", {}).get("content")
+                except (ValueError, KeyError, IndexError, AttributeError):
                     continue
+                self.finish_reason = choice.get("finish_reason") or self.finish_reason
                 if delta:
                     yield delta
 

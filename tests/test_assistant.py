@@ -593,6 +593,8 @@ def test_http_backend_answers_through_a_real_server(llama_server, settings, retr
     llm = OpenAIServerLLM(llama_server, SMALL)
     text = "".join(llm.stream([{"role": "user", "content": "Viết số 12 bằng chữ số."}], max_tokens=8))
     assert text.strip()
+    "".join(llm.stream([{"role": "user", "content": "Đếm từ 1 đến 50."}], max_tokens=4))
+    assert llm.finish_reason == "length"
     http_settings = dataclasses.replace(settings, llm_backend="openai", llm_url=llama_server)
     answer = Assistant(http_settings, retriever=retriever, llm=get_llm(http_settings)).ask(VACCINE_Q)
     assert "1.028.633" in answer.text and answer.citations
@@ -727,3 +729,16 @@ def test_year_alone_gets_the_passages_date_when_asked_when(answer, question, pas
     from rag.types import Chunk
     text, notes = restore_dates(answer, question, [Chunk(doc="a", text=passage)])
     assert text == expected and bool(notes) == (text != answer)
+
+
+def test_a_reply_cut_at_the_token_limit_keeps_only_its_finished_sentences(settings, retriever):
+    """A reply that reaches max_tokens stops mid-word, perhaps mid-figure ("1.0" of "1.028.633"): the answer keeps
+    its finished sentences and records the cut."""
+    class FakeCutLLMForPlumbing(FakeLLMForPlumbing):
+        finish_reason = "length"
+
+    fake = FakeCutLLMForPlumbing("Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]. Trong đó "
+                                 "số mũi tiêm cho trẻ em đạt 1.0")
+    answer = Assistant(settings, retriever=retriever, llm=fake).ask(VACCINE_Q)
+    assert answer.line == "Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]."
+    assert any(v.check == "length" and v.outcome == "repair" for v in answer.verdicts)

@@ -267,6 +267,24 @@ def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp
     assert "".join(again.stream(ask, temperature=0.7, seed=2)) == "Đạt 5"
 
 
+def test_llm_cache_replays_why_a_reply_ended(tmp_path):
+    from eval.llm_cache import CachedLLM
+
+    class CutLLMForPlumbing:
+        id = "cut-llm-for-plumbing"
+        finish_reason = None
+
+        def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
+            self.finish_reason = "length"
+            yield "Đạt 1.0"
+
+    path, ask = tmp_path / "cache.jsonl", [{"role": "user", "content": "Thu ngân sách?"}]
+    first = CachedLLM(CutLLMForPlumbing(), path)
+    assert "".join(first.stream(ask)) == "Đạt 1.0" and first.finish_reason == "length"
+    again = CachedLLM(CutLLMForPlumbing(), path)
+    assert "".join(again.stream(ask)) == "Đạt 1.0" and again.hits == 1 and again.finish_reason == "length"
+
+
 class FakeEvidenceAssistantForPlumbing:
     """Stands in for rag.assistant.Assistant in --evidence-only runs: fixed passages and units, no model."""
 

@@ -102,4 +102,8 @@ def test_index_search_and_generate_without_network(socket_guard, tmp_path):
     "".join(llm.stream([{"role": "user", "content": "Xin chào! Trả lời hai từ."}], max_tokens=8))
     # the second prompt shares its head with the first: only the rest is processed again
     assert 0 < llm.usage.prompt_tokens < first.prompt_tokens and 0 < first.generated_tokens <= 8
+    "".join(llm.stream([{"role": "user", "content": "Đếm từ 1 đến 50."}], max_tokens=4))
+    assert llm.finish_reason == "length"  # cut at max_tokens: the assistant keeps only its finished sentences
+    "".join(llm.stream([{"role": "user", "content": "Trả lời một từ: có hay không?"}], max_tokens=64))
+    assert llm.finish_reason == "stop"
     assert socket_guard == [], f"network connections attempted: {socket_guard}"
