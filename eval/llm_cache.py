@@ -2,8 +2,9 @@
 
 A full dev run on 2 CPU cores spends ~30 minutes in generation. With ``--llm-cache FILE`` a second run
 re-generates only the prompts that changed (greedy decoding is deterministic) and replays the rest, so a
-change to grounding or abstention is measured in seconds. Replayed answers arrive as one token: latency
-figures of a cached run are meaningless, and RESULTS.md figures come from runs without the cache.
+change to grounding or abstention is measured in seconds. Replayed answers arrive as one token and count no
+tokens: latency figures of a replaying run are meaningless (its report gives no laptop estimate), and RESULTS.md
+figures come from runs that generated every answer (without the cache, or recording into a new file).
 The file is JSON lines (never a pickle): {"key": sha256 of model id + messages + parameters, "text": ...,
 "finish": the backend's finish_reason ("length": cut at max_tokens)}; a row without "finish" replays None.
 
@@ -25,6 +26,7 @@ class CachedLLM:
         self._texts: dict[str, str] = {}
         self._finish: dict[str, str | None] = {}
         self.finish_reason: str | None = None  # the last generation's, recorded or replayed
+        self.usage = None  # the last generation's token counts (rag.llm.Usage) when it ran; None when replayed
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -48,7 +50,7 @@ class CachedLLM:
         key = self._key(messages, max_tokens, temperature, stop, seed)
         if key in self._texts and (temperature == 0.0 or seed is not None):  # a fixed seed repeats itself
             self.hits += 1
-            self.finish_reason = self._finish.get(key)
+            self.finish_reason, self.usage = self._finish.get(key), None
             yield self._texts[key]
             return
         self.misses += 1
@@ -58,6 +60,7 @@ class CachedLLM:
             yield tok
         self._texts[key] = "".join(parts)
         self._finish[key] = self.finish_reason = getattr(self.inner, "finish_reason", None)
+        self.usage = getattr(self.inner, "usage", None)  # a recording run is timed like an uncached one
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"key": key, "text": self._texts[key], "finish": self.finish_reason},

@@ -161,6 +161,9 @@ def test_build_report_pure_with_fake_predictions():
                             "laptop_p50_s": pytest.approx(8.25), "laptop_p90_s": pytest.approx(11.65)}
     md = render_markdown({"meta": {"dataset": "d.jsonl"}, "runs": {"assistant": r}})
     assert "RuntimeError: boom" in md
+    replayed = dict(preds[0], prompt_tokens=None, generated_tokens=None, llm_s=None)  # its tokens not counted
+    latency = build_report(ITEMS, [replayed, *preds[1:]], k=10)["latency"]
+    assert latency["laptop_p50_s"] is None and latency["laptop_p90_s"] is None  # not u1's time alone
 
 
 def test_the_report_counts_the_lines_that_copy_a_passage_header():
@@ -267,22 +270,24 @@ def test_llm_cache_replays_an_unchanged_prompt_and_regenerates_a_changed_one(tmp
     assert "".join(again.stream(ask, temperature=0.7, seed=2)) == "Đạt 5"
 
 
-def test_llm_cache_replays_why_a_reply_ended(tmp_path):
+def test_llm_cache_replays_why_a_reply_ended_and_counts_only_what_ran(tmp_path):
     from eval.llm_cache import CachedLLM
 
     class CutLLMForPlumbing:
         id = "cut-llm-for-plumbing"
-        finish_reason = None
+        finish_reason = usage = None
 
         def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
-            self.finish_reason = "length"
+            self.finish_reason, self.usage = "length", (120, 4, 0.5)
             yield "Đạt 1.0"
 
     path, ask = tmp_path / "cache.jsonl", [{"role": "user", "content": "Thu ngân sách?"}]
     first = CachedLLM(CutLLMForPlumbing(), path)
     assert "".join(first.stream(ask)) == "Đạt 1.0" and first.finish_reason == "length"
+    assert first.usage == (120, 4, 0.5)  # a recorded generation is counted as in an uncached run
     again = CachedLLM(CutLLMForPlumbing(), path)
     assert "".join(again.stream(ask)) == "Đạt 1.0" and again.hits == 1 and again.finish_reason == "length"
+    assert again.usage is None  # a replay cost nothing to count
 
 
 class FakeEvidenceAssistantForPlumbing:
