@@ -21,14 +21,14 @@ from .config import Settings
 from .chunk import SIGNATURE_HEADING
 from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, passage_windows, scored_units, select_evidence
 from .checks import LineChecks
-from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, looks_like_refusal,
+from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, finished_part, looks_like_refusal,
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
                         sentence_stating, strip_citations, supporting_span, tokenize)
 from .meaning import read_question, unit_rejection
 from .questions import asks_signer, is_follow_up, question_parts
 from .quote import DEFAULT_QUOTES, Quote, QuotePolicy, compose, overlaps
 from .retrieve import Retriever
-from .text import finished_part, has_diacritics
+from .text import has_diacritics
 from .types import Answer, Chunk, Citation, Hit
 from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
 

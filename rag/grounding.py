@@ -26,6 +26,22 @@ _REFUSAL_HINTS = ("khong tim thay", "khong co thong tin", "khong de cap", "khong
 _SENT_CITED = re.compile(SENTENCE.pattern + r"(?:[ \t]*" + _CITE.pattern + ")*")  # with the markers after its stop
 
 
+# Where a finished sentence, clause or line ends: a stop (not inside "1.790") followed by a space, then any citations
+# written after it ("… năm 2020. [1]", "[1, 2]"); or a line break.
+_FINISHED = re.compile(r"[.!?;](?:\s*" + _CITE.pattern + r")*(?=\s|$)|\n")
+_LIST_MARK = re.compile(r"\s*(?:\d+|[a-zđ])[.)]")  # "2. " or "b) " opening a list item is no sentence's end
+
+
+def finished_part(text: str) -> str:
+    """``text`` up to the end of its last finished sentence, clause or line: what to keep of a reply cut off at the
+    token limit, whose last words may stop inside a name or a figure ("đạt 1.0" of "đạt 1.095 tỷ"). Empty when
+    not even its first sentence was finished."""
+    text = text.rstrip()
+    ends = [m.end() for m in _FINISHED.finditer(text)
+            if not _LIST_MARK.fullmatch(text[text.rfind("\n", 0, m.start()) + 1:m.start() + 1])]
+    return text[:ends[-1]].rstrip() if ends else ""
+
+
 # Words an answer wraps around its content ("Theo báo cáo [1], …", "Trong các đoạn trích, …").
 _ANSWER_SCAFFOLD = set(fold(w) for w in """
 báo cáo đoạn trích trong theo nêu rõ rằng chỉ có số thông tin tài liệu dựa vào trên cho biết tìm thấy hiện

@@ -79,22 +79,6 @@ def has_diacritics(text: str) -> bool:
 
 
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)")  # "1.790" does not end a sentence
-# Where a finished sentence, clause or line ends: a stop (not inside "1.790") followed by a space, then any citations
-# written after it ("… năm 2020. [1]"); or a line break.
-_FINISHED = re.compile(r"[.!?;](?:\s*\[\d+\])*(?=\s|$)|\n")
-_LIST_MARK = re.compile(r"\s*(?:\d+|[a-zđ])[.)]")  # "2. " or "b) " opening a list item is no sentence's end
-
-
-def finished_part(text: str) -> str:
-    """``text`` up to the end of its last finished sentence, clause or line: what to keep of a reply cut off at the
-    token limit, whose last words may stop inside a name or a figure ("đạt 1.0" of "đạt 1.095 tỷ"). Empty when
-    not even its first sentence was finished."""
-    text = text.rstrip()
-    ends = [m.end() for m in _FINISHED.finditer(text)
-            if not _LIST_MARK.fullmatch(text[text.rfind("\n", 0, m.start()) + 1:m.start() + 1])]
-    return text[:ends[-1]].rstrip() if ends else ""
-
-
 # Generic words in questions (folded) that say nothing about which passage answers them: the vocabulary file's
 # generic words and its place names (every passage of a province's reports names the province).
 _GENERIC = VOCABULARY.generic + [w for p in VOCABULARY.places for w in p.split()]

@@ -17,7 +17,7 @@ from rag.budget import ContextTooSmall, QuestionTooLong, prompt_tokens
 from rag.cli import main as cli_main
 from rag.evidence import DEFAULT_POLICY
 from rag.grounding import (answer_year_mismatch, asks_for_list, check_answer, drop_unsupported, excerpt,
-                           year_conflict)
+                           finished_part, year_conflict)
 from rag.llm import OpenAIServerLLM, get_llm
 from rag.models import resolve_llm_path
 from rag.retrieve import Retriever
@@ -742,3 +742,22 @@ def test_a_reply_cut_at_the_token_limit_keeps_only_its_finished_sentences(settin
     answer = Assistant(settings, retriever=retriever, llm=fake).ask(VACCINE_Q)
     assert answer.line == "Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]."
     assert any(v.check == "length" and v.outcome == "repair" for v in answer.verdicts)
+
+
+@pytest.mark.parametrize("cut, kept", [
+    ("Đàn trâu 1.236 con [1]. Đàn bò đạt 1.0", "Đàn trâu 1.236 con [1]."),  # never half a figure
+    ("Tăng 4,1% [1]; thu ngân sách ước đạt 1.790 tỷ đồng [2]. Tổng sản lượng ước đạt [n",
+     "Tăng 4,1% [1]; thu ngân sách ước đạt 1.790 tỷ đồng [2]."),
+    ("Nhận thức còn hạn chế. [2] Tỷ lệ", "Nhận thức còn hạn chế. [2]"),  # its citation stays with it
+    ("Nhận thức còn hạn chế. [1, 2] Tỷ lệ", "Nhận thức còn hạn chế. [1, 2]"),  # as citations_in reads them
+    ("1. Năng lực lãnh đạo còn yếu.\n2. Năng lực quản lý chưa đáp", "1. Năng lực lãnh đạo còn yếu."),
+    ("a) Về kinh tế. b) Về xã", "a) Về kinh tế."),  # a list mark ends no sentence
+    ("Thu ngân sách đạt 1.790 tỷ đồng [1]", ""),  # not one sentence finished
+])
+def test_finished_part_drops_the_unfinished_end(cut, kept):
+    assert finished_part(cut) == kept
+
+
+def test_finished_part_keeps_finished_text_whole():
+    text = "Tăng 4,1% so với năm 2020 [1].\n- Thu ngân sách đạt 1.790 tỷ đồng [2]."
+    assert finished_part(text) == text

@@ -6,9 +6,8 @@ import unicodedata
 
 import pytest
 
-from rag.text import (canonical_tones, finished_part, fold, has_diacritics, normalize_number, numbers_in,
-                      phrase_patterns, split_source_phrase, strip_phrases, strip_question_words, tokenize, topic_words,
-                      with_bigrams)
+from rag.text import (canonical_tones, fold, has_diacritics, normalize_number, numbers_in, phrase_patterns,
+                      split_source_phrase, strip_phrases, strip_question_words, tokenize, topic_words, with_bigrams)
 
 
 @pytest.mark.parametrize("old, modern", [
@@ -203,21 +202,3 @@ def test_numbers_in():
     assert numbers_in("ngày 26/4/2022.") == {"26", "4", "2022"}
     assert numbers_in("đạt 05 giải; 1.044% so với cùng kỳ") == {"5", "1044"}
     assert numbers_in("không có số") == set()
-
-
-@pytest.mark.parametrize("cut, kept", [
-    ("Đàn trâu 1.236 con [1]. Đàn bò đạt 1.0", "Đàn trâu 1.236 con [1]."),  # never half a figure
-    ("Tăng 4,1% [1]; thu ngân sách ước đạt 1.790 tỷ đồng [2]. Tổng sản lượng ước đạt [n",
-     "Tăng 4,1% [1]; thu ngân sách ước đạt 1.790 tỷ đồng [2]."),
-    ("Nhận thức còn hạn chế. [2] Tỷ lệ", "Nhận thức còn hạn chế. [2]"),  # its citation stays with it
-    ("1. Năng lực lãnh đạo còn yếu.\n2. Năng lực quản lý chưa đáp", "1. Năng lực lãnh đạo còn yếu."),
-    ("a) Về kinh tế. b) Về xã", "a) Về kinh tế."),  # a list mark ends no sentence
-    ("Thu ngân sách đạt 1.790 tỷ đồng [1]", ""),  # not one sentence finished
-])
-def test_finished_part_drops_the_unfinished_end(cut, kept):
-    assert finished_part(cut) == kept
-
-
-def test_finished_part_keeps_finished_text_whole():
-    text = "Tăng 4,1% so với năm 2020 [1].\n- Thu ngân sách đạt 1.790 tỷ đồng [2]."
-    assert finished_part(text) == text
