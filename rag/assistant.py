@@ -21,6 +21,7 @@ from .config import Settings
 from .chunk import SIGNATURE_HEADING
 from .evidence import DEFAULT_POLICY, EvidencePolicy, EvidenceUnit, passage_windows, scored_units, select_evidence
 from .checks import LineChecks
+from .llm import DEFAULT_REPETITION
 from .grounding import (asks_for_list, check_answer, drop_unsupported, excerpt, finished_part, looks_like_refusal,
                         missing_key_terms, repair_citations, restore_dates, restore_signs, says_nothing,
                         sentence_stating, strip_citations, supporting_span, tokenize)
@@ -407,8 +408,8 @@ class Assistant:
     def _generate(self, question: str, passages: list[EvidenceUnit], t0: float, timings: dict, calls: list[int],
                   cut: list[Verdict]):
         """Stream one generation per part of the question as ("token", text) events, each counted in ``calls[0]``;
-        returns the whole text. A reply cut at ``Settings.max_tokens`` keeps only its finished sentences (its last
-        words may stop inside a figure), noted in ``cut``.
+        returns the whole text. A reply cut at ``Settings.max_tokens`` or stopped in a loop (rag/llm.RepetitionPolicy)
+        keeps only its finished sentences (its last words may stop inside a figure), noted in ``cut``.
 
         "bao nhiêu X và bao nhiêu Y?" asked at once gets X alone from a small model; asked part by part it
         answers both. The passages come first in the prompt, so llama.cpp reuses their processing.
@@ -431,10 +432,14 @@ class Assistant:
                                ("llm_s", usage.seconds)):
                     timings[key] = timings.get(key, 0) + n
             text = "".join(pieces).strip()
-            if getattr(self.llm, "finish_reason", None) == "length":
-                kept = finished_part(text)
-                cut.append(Verdict.repair("length", "cut", f"the reply reached {self.settings.max_tokens} tokens: "
-                                                           f"its unfinished end dropped ({text[len(kept):][:60]!r})"))
+            reason = getattr(self.llm, "finish_reason", None)
+            if reason in ("length", "repetition"):
+                loops = getattr(self.llm, "repetition", DEFAULT_REPETITION)  # a wrapper's: the default
+                kept = finished_part(text if reason == "length" else loops.kept(text))
+                why = (f"the reply reached {self.settings.max_tokens} tokens" if reason == "length"
+                       else "the reply was stopped in a loop")
+                cut.append(Verdict.repair(reason, "cut", f"{why}: its unfinished end dropped "
+                                                         f"({text[len(kept):][:60]!r})"))
                 text = kept
             texts.append(text)
         answered = [t for t in texts if t and not looks_like_refusal(t)]  # one part found is still an answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 
 class LLM(Protocol):
     """A chat backend. After ``stream`` ends, ``finish_reason`` is "length" when the reply was cut at
-    ``max_tokens`` ("stop" when it ended on its own; None when the backend did not say)."""
+    ``max_tokens``, "repetition" when it was stopped in a loop (``RepetitionPolicy``), "stop" when it ended on its
+    own, None when the backend did not say."""
     id: str
     finish_reason: str | None
 
@@ -50,6 +52,43 @@ def amx_warning(system_info: str) -> str | None:
             ".venv/bin/pip cache remove llama_cpp_python && rm .venv/.installed && make setup`.")
 
 
+_LOOP_UNIT = re.compile(r"[^\W\d_]|\[\d+\]")  # a letter or a whole citation mark: "000." groups are a figure
+
+
+@dataclass(frozen=True)
+class RepetitionPolicy:
+    """When a reply is stuck in a loop, so that generation stops there instead of at the token limit: its end is one
+    unit of 2 to ``max_unit_chars`` characters holding a letter or a citation mark ("[n] ", a word, a phrase)
+    written ``min_repeats`` times in a row. A small model sometimes writes the system prompt's "[n]" over and over
+    until ``max_tokens``: ~200 tokens, ~18 s on a 2-core laptop, all dropped afterwards as unfinished. Fewer repeats
+    stop a loop sooner but risk cutting a run a report really has (2 fires at 162 places of the bundled reports, "cách
+    ly y tế"; 3 and 4 at none, nor on any dev or dev2 answer); a longer unit also catches a repeated phrase and costs
+    a few microseconds a token. 4 stops dev's two looping replies a few tokens in (eval/RESULTS.md, session 19) and
+    leaves every other dev and dev2 reply as it was; tests/test_llm_loops.py scans the reports."""
+    min_repeats: int = 4
+    max_unit_chars: int = 80
+
+    def loop(self, text: str) -> tuple[int, int] | None:
+        """(where the repeated run at the end of ``text`` begins, its unit's length); None when it ends in no loop."""
+        for size in range(2, self.max_unit_chars + 1):
+            unit = text[-size:]
+            if not text.endswith(unit * self.min_repeats) or not _LOOP_UNIT.search(unit):
+                continue
+            start = len(text) - size * self.min_repeats
+            while start >= size and text.endswith(unit, 0, start):
+                start -= size
+            return start, size
+        return None
+
+    def kept(self, text: str) -> str:
+        """``text`` with the looping run at its end written once."""
+        found = self.loop(text)
+        return text if found is None else text[:sum(found)]
+
+
+DEFAULT_REPETITION = RepetitionPolicy()
+
+
 @dataclass(frozen=True)
 class Usage:
     """One generation's cost in tokens. prompt_tokens: those processed for this prompt, not those whose state was
@@ -64,7 +103,7 @@ class LlamaCppLLM:
     """In-process llama-cpp-python; keep one resident (loading costs seconds, the KV prefix is reused)."""
 
     def __init__(self, model_path: str, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = -1,
-                 model_id: str | None = None):
+                 model_id: str | None = None, repetition: RepetitionPolicy = DEFAULT_REPETITION):
         try:
             from llama_cpp import Llama, llama_print_system_info
         except ImportError:
@@ -81,21 +120,28 @@ class LlamaCppLLM:
         self.id = model_id or os.path.basename(str(model_path))
         self.usage: Usage | None = None  # the last generation's cost, set by stream()
         self.finish_reason: str | None = None  # the last generation's, set by stream()
+        self.repetition = repetition
 
     def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         """Stream the reply; afterwards ``usage`` holds what it cost (llama.cpp's own counters) and
-        ``finish_reason`` why it ended."""
+        ``finish_reason`` why it ended. A reply caught in a loop stops there (closing the stream stops llama.cpp)."""
         from llama_cpp import llama_perf_context, llama_perf_context_reset
         self.usage = self.finish_reason = None
         llama_perf_context_reset(self._llm.ctx)
         out = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
                                                stop=stop or [], stream=True, seed=seed)
+        text = ""
         for part in out:
             choice = part["choices"][0]
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
             delta = choice.get("delta", {}).get("content")
             if delta:
                 yield delta
+                text += delta
+                if self.repetition.loop(text):
+                    self.finish_reason = "repetition"
+                    out.close()
+                    break
         perf = llama_perf_context(self._llm.ctx)
         self.usage = Usage(perf.n_p_eval, perf.n_eval, (perf.t_p_eval_ms + perf.t_eval_ms) / 1000)
 
@@ -106,13 +152,15 @@ class LlamaCppLLM:
 class OpenAIServerLLM:
     """Chat completions over HTTP (server-sent events); the server is the one you point RAG_LLM_URL at."""
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 300.0):
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 300.0,
+                 repetition: RepetitionPolicy = DEFAULT_REPETITION):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
         self.id = f"openai:{model}@{self.base_url}"
         self.finish_reason: str | None = None  # the last generation's, set by stream()
+        self.repetition = repetition
 
     def stream(self, messages, max_tokens=256, temperature=0.0, stop=None, seed=None):
         self.finish_reason = None
@@ -129,7 +177,8 @@ class OpenAIServerLLM:
             resp = urllib.request.urlopen(req, timeout=self.timeout)
         except (urllib.error.URLError, OSError) as e:
             raise ModelError(f"LLM server at {self.base_url} is unreachable ({e}); start it or fix RAG_LLM_URL.") from None
-        with resp:
+        text = ""
+        with resp:  # leaving it closes the connection, which stops the server's generation
             for raw in resp:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
@@ -145,6 +194,10 @@ class OpenAIServerLLM:
                 self.finish_reason = choice.get("finish_reason") or self.finish_reason
                 if delta:
                     yield delta
+                    text += delta
+                    if self.repetition.loop(text):
+                        self.finish_reason = "repetition"
+                        break
 
 
 _CACHE: dict[tuple, LLM] = {}

@@ -595,6 +595,8 @@ def test_http_backend_answers_through_a_real_server(llama_server, settings, retr
     assert text.strip()
     "".join(llm.stream([{"role": "user", "content": "Đếm từ 1 đến 50."}], max_tokens=4))
     assert llm.finish_reason == "length"
+    text = "".join(llm.stream([{"role": "user", "content": 'Repeat "[n] " 50 times.'}], max_tokens=200))
+    assert llm.finish_reason == "repetition" and len(text) < 60, text  # the connection closed at the loop
     http_settings = dataclasses.replace(settings, llm_backend="openai", llm_url=llama_server)
     answer = Assistant(http_settings, retriever=retriever, llm=get_llm(http_settings)).ask(VACCINE_Q)
     assert "1.028.633" in answer.text and answer.citations
@@ -731,17 +733,20 @@ def test_year_alone_gets_the_passages_date_when_asked_when(answer, question, pas
     assert text == expected and bool(notes) == (text != answer)
 
 
-def test_a_reply_cut_at_the_token_limit_keeps_only_its_finished_sentences(settings, retriever):
-    """A reply that reaches max_tokens stops mid-word, perhaps mid-figure ("1.0" of "1.028.633"): the answer keeps
-    its finished sentences and records the cut."""
+@pytest.mark.parametrize("reason, end", [
+    ("length", "số mũi tiêm cho trẻ em đạt 1.0"),  # max_tokens reached mid-figure ("1.0" of "1.028.633")
+    ("repetition", "trẻ em [n] [n] [n] [n]"),  # stopped in a loop (rag/llm.RepetitionPolicy)
+])
+def test_a_reply_cut_short_keeps_only_its_finished_sentences(settings, retriever, reason, end):
+    """A reply that reaches max_tokens or is stopped in a loop ends unfinished: the answer keeps its finished
+    sentences and records the cut."""
     class FakeCutLLMForPlumbing(FakeLLMForPlumbing):
-        finish_reason = "length"
+        finish_reason = reason
 
-    fake = FakeCutLLMForPlumbing("Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]. Trong đó "
-                                 "số mũi tiêm cho trẻ em đạt 1.0")
+    fake = FakeCutLLMForPlumbing("Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]. Trong đó " + end)
     answer = Assistant(settings, retriever=retriever, llm=fake).ask(VACCINE_Q)
     assert answer.line == "Tỉnh Cao Bằng đã tiêm được 1.028.633 mũi vắc xin phòng COVID-19 [1]."
-    assert any(v.check == "length" and v.outcome == "repair" for v in answer.verdicts)
+    assert any(v.check == reason and v.outcome == "repair" for v in answer.verdicts)
 
 
 @pytest.mark.parametrize("cut, kept", [

@@ -106,4 +106,8 @@ def test_index_search_and_generate_without_network(socket_guard, tmp_path):
     assert llm.finish_reason == "length"  # cut at max_tokens: the assistant keeps only its finished sentences
     "".join(llm.stream([{"role": "user", "content": "Trả lời một từ: có hay không?"}], max_tokens=64))
     assert llm.finish_reason == "stop"
+    text = "".join(llm.stream([{"role": "user", "content": 'Repeat "[n] " 50 times.'}], max_tokens=200))
+    assert llm.finish_reason == "repetition" and llm.usage.generated_tokens < 30, (text, llm.usage)
+    "".join(llm.stream([{"role": "user", "content": "Trả lời một từ: có hay không?"}], max_tokens=64))
+    assert llm.finish_reason == "stop"  # a stream closed in a loop leaves llama.cpp ready for the next
     assert socket_guard == [], f"network connections attempted: {socket_guard}"
