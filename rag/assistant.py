@@ -434,7 +434,7 @@ class Assistant:
             text = "".join(pieces).strip()
             reason = getattr(self.llm, "finish_reason", None)
             if reason in ("length", "repetition"):
-                loops = getattr(self.llm, "repetition", DEFAULT_REPETITION)  # a wrapper's: the default
+                loops = getattr(self.llm, "repetition", DEFAULT_REPETITION)  # a wrapper (eval's LLM cache) has none
                 kept = finished_part(text if reason == "length" else loops.kept(text))
                 why = (f"the reply reached {self.settings.max_tokens} tokens" if reason == "length"
                        else "the reply was stopped in a loop")

@@ -26,9 +26,10 @@ def test_a_looping_end_is_written_once(text, kept):
 
 @pytest.mark.parametrize("text", [
     "Đàn trâu 1.236 con [1]. Đàn bò 237 con [2].",
-    "Tổng vốn 1.000.000.000.000 đồng",  # digit groups repeat, but they are one figure
+    "Tổng vốn 1.000.000.000.000",  # digit groups repeat, but they are one figure
     "rất rất rất rất",  # three repeats of " rất" after the first
-    "Ghi chú: ........ ; -------- ; |---|---|---|---|",  # leaders and rules: no letter, no citation mark
+    "Ghi chú ........",  # leaders and rules: no letter, no citation mark
+    "| a | b |\n|---|---|---|---|",
     "[1] [2] [3] [4] [5]",
     "",
 ])
