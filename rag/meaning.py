@@ -10,7 +10,9 @@ of ``VerifyPolicy.meaning_checks``, each a unit with a verdict (rag/verify.py):
   "nội địa" for "quốc tế": the vocabulary file's ``contrasts``; acronyms expanded) unless it names that one too;
 - ``level``: a question naming a level (tỉnh / thành phố / huyện) is answered from a report of that level, or
   by a sentence that names it;
-- ``period``: one of the years asked is stated by the sentence, its heading or its report's title and date;
+- ``period``: one of the years asked is stated by the sentence, its heading or its report's title and date; and
+  a question asking the whole year ("ước cả năm 2021") is not answered by a sentence stating part of it ("đến ngày
+  31/10/2021 đạt …"), nor one asking part of a year ("6 tháng đầu năm") by the whole year's ("ước cả năm");
 - ``kind``: a figure asked as a level is not one the sentence states as a change ("giảm 4%") or as a plan
   ("chỉ tiêu 85%"), unless the question asks for a change or a plan.
 
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from .evidence import asked_level, levels_named
-from .grounding import YEAR, asked_years, asks_plan, strip_citations, years_named
+from .grounding import NEGATED, YEAR, asked_years, asks_plan, strip_citations, years_named
 from .rerank import terms_of
 from .text import SENTENCE, canonical_tones, fold, has_diacritics, normalize_number, split_source_phrase
 from .verify import DEFAULT_VERIFY, Verdict, VerifyPolicy, first_rejection
@@ -50,12 +52,23 @@ _FIGURE = re.compile(r"(?<![\d.,/])\d+(?:[.,]\d+)*(?![\d/])")
 # folded, at the head of a sentence (after a list mark): "Phấn đấu lượt khách đạt 1 triệu; doanh thu đạt 125 tỷ đồng"
 # states every figure of it as a target, however far from the plan word
 _PLAN_LEAD = re.compile(r"^\W*(?:[a-z]\)|\d+(?:\.\d+)*[.)])?\s*(?:phan dau|du kien|muc tieu)\b")
+# folded: a figure of the whole year ("ước cả năm", "ước thực hiện năm 2021", "cả năm 2021"); a bare "năm 2021" says
+# neither
+_WHOLE_YEAR = re.compile(r"\b(?:ca nam|uoc (?:thuc hien |tinh )?nam)\b")
+# folded: a figure of part of a year: "10 tháng đầu năm", "9 tháng năm 2021", "6 tháng cuối năm", "quý III/2021",
+# "nửa đầu năm", "(tính) đến ngày 31/10/2021", "đến hết tháng 8/2025", a sentence opening "Tháng 10/2021"; the
+# year's end ("đến 31/12", "tháng 12") is not a part
+_PART_YEAR = re.compile(r"\b(?:\d{1,2} thang (?:dau |cuoi )?nam|\d{1,2} thang (?:nam )?(?:19|20)\d\d|"
+                        r"quy (?:i{1,3}|iv|[1-4])\b|nua (?:dau|cuoi) nam|"
+                        r"den (?:het )?(?:ngay )?(?:\d{1,2}/(?!12\b)\d{1,2}\b|thang (?!12\b)\d{1,2}\b))"
+                        r"|^\W*(?:trong )?thang (?!12\b)\d{1,2}/(?:19|20)\d\d")
 
 
 @dataclass(frozen=True)
 class Asked:
     """What a question asks, read once: its topic terms (folded, with idf), the qualifiers of its indicator, the level
-    it names, the years and periods it names, and whether it asks for a plan or a change."""
+    it names, the years and periods it names, whether it asks for a plan or a change, and whether it asks the whole
+    year or a part of it (``span_of``)."""
     terms: dict[str, float]
     qualifiers: tuple[str, ...]
     level: str
@@ -63,6 +76,7 @@ class Asked:
     periods: tuple[frozenset[str], ...]
     plan: bool
     change: bool
+    span: str = ""
 
 
 def qualifiers_in(text: str) -> set[str]:
@@ -80,7 +94,18 @@ def read_question(question: str, reranker) -> Asked:
     single, periods = asked_years(content)
     return Asked(reranker.topic_terms(content), tuple(sorted(qualifiers_in(content))), asked_level(question),
                  frozenset(single), tuple(frozenset(p) for p in periods), asks_plan(question),
-                 asks_change(content))
+                 asks_change(content), span_of(NEGATED.sub(" ", content)))
+
+
+def span_of(text: str) -> str:
+    """Which part of a year a text states its figures for: "year" (the whole year: "ước cả năm"), "part" ("10 tháng
+    đầu năm", "đến ngày 31/10/2021", "quý III") or "" when it says neither, or both ("10 tháng đạt …, ước cả năm …").
+
+    Example: ``span_of("Tổng sản lượng đến ngày 31/10/2021 đạt 440 tấn")`` -> ``"part"``
+    """
+    folded = fold(canonical_tones(text).lower())
+    whole, part = bool(_WHOLE_YEAR.search(folded)), bool(_PART_YEAR.search(folded))
+    return "year" if whole and not part else "part" if part and not whole else ""
 
 
 def asks_change(question: str) -> bool:
@@ -153,7 +178,9 @@ def level(asked: Asked, s: Sentence) -> Verdict:
 
 def period(asked: Asked, s: Sentence) -> Verdict:
     """Applies when the question names years: one of them is stated by the sentence, its context or its report (a
-    period "2021-2025" states a single year asked only when the sentence names that year)."""
+    period "2021-2025" states a single year asked only when the sentence names that year). And when the question
+    asks the whole year or a part of it (``span_of``): the sentence itself does not state the other (a report
+    written in November gives both the figure to 31 October and the year's estimate, and the model mixes them up)."""
     around = f"{s.context} {s.text} {s.report}"
     stated_alone, periods = years_named(around)
     stated = set(YEAR.findall(around)).union(*periods)
@@ -162,6 +189,10 @@ def period(asked: Asked, s: Sentence) -> Verdict:
                                                   f"({', '.join(sorted(asked.years))})")
     if not asked.years and asked.periods and not any(p & stated for p in asked.periods):
         return Verdict.reject("period", "period", "the sentence is about another period than the one asked")
+    span = span_of(s.text)
+    if asked.span and span and span != asked.span:
+        stated, wanted = ("part of the year", "the whole year") if span == "part" else ("the whole year", "a part of it")
+        return Verdict.reject("period", "span", f"the sentence states {stated}, the question asks {wanted}")
     return Verdict.accept("period")
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from rag.assistant import Assistant, bare_figures
-from rag.meaning import Sentence, check_sentence, figure_kinds, read_question, sentence_in
+from rag.meaning import Sentence, check_sentence, figure_kinds, read_question, sentence_in, span_of
 from rag.rerank import SentenceReranker
 from rag.retrieve import Retriever
 from rag.types import Chunk, Hit
@@ -121,6 +121,48 @@ def test_the_period_asked(question, sentence, code):
     assert rejection(question, sentence) == code
 
 
+@pytest.mark.parametrize("text, span", [
+    ("Thu ngân sách đến ngày 15/11/2021 đạt 1.500 tỷ đồng.", "part"),
+    ("Tháng 10/2021 thu ngân sách đạt 150 tỷ đồng.", "part"),
+    ("10 tháng đầu năm 2021 xảy ra 09 vụ cháy.", "part"),
+    ("9 tháng năm 2021 GRDP tăng 3%.", "part"),
+    ("Quý III/2021 hạn hán kéo dài.", "part"),
+    ("6 thang dau nam 2023 dat 20% ke hoach nam", "part"),  # accentless; "kế hoạch năm" says no span
+    ("Ước thực hiện năm 2021, thu ngân sách đạt 1.790 tỷ đồng.", "year"),
+    ("Ước cả năm 2023 đạt 80% kế hoạch.", "year"),
+    ("Năm 2021 thu ngân sách đạt 1.790 tỷ đồng.", ""),  # a bare year says neither
+    ("Đến ngày 31/12/2021 toàn tỉnh có 97 sản phẩm.", ""),  # the year's end is not a part of it
+    ("Công tác quy hoạch được triển khai.", ""),  # "quy hoạch" is not "quý"
+    ("6 tháng đầu năm đạt 50 tỷ, ước cả năm đạt 100 tỷ.", ""),  # both: the check cannot tell which figure
+])
+def test_the_part_of_the_year_a_text_states(text, span):
+    assert span_of(text) == span
+
+
+YEAR_Q = "Thu ngân sách ước cả năm 2021 đạt bao nhiêu?"
+HALF_Q = "Thu ngân sách 6 tháng đầu năm 2023 đạt bao nhiêu?"
+REPORT_2021 = "Báo cáo tình hình kinh tế - xã hội năm 2021 12/2021"  # a date's year ("15/11/2021") is not a year named
+
+
+@pytest.mark.parametrize("question, sentence, code", [
+    # asked the whole year: the figure up to November is not it (the model mixes them up)
+    (YEAR_Q, Sentence("Thu ngân sách đến ngày 15/11/2021 đạt 1.500 tỷ đồng.", report=REPORT_2021), "span"),
+    (YEAR_Q, Sentence("Ước thực hiện năm 2021, thu ngân sách đạt 1.790 tỷ đồng."), ""),
+    (YEAR_Q, Sentence("Năm 2021 thu ngân sách đạt 1.790 tỷ đồng."), ""),
+    # asked half a year: the whole year's estimate is not it
+    (HALF_Q, Sentence("Ước cả năm 2023 thu ngân sách đạt 2.000 tỷ đồng."), "span"),
+    (HALF_Q, Sentence("Đến ngày 31/5/2023 thu ngân sách đạt 800 tỷ đồng.", report="Báo cáo 6 tháng đầu năm 2023"),
+     ""),  # parts are not told apart
+    # a question naming no part of the year asks none; a part it rules out is not asked
+    ("Thu ngân sách năm 2021 đạt bao nhiêu?",
+     Sentence("Thu ngân sách đến ngày 15/11/2021 đạt 1.500 tỷ đồng.", report=REPORT_2021), ""),
+    ("Thu ngân sách cả năm 2023 (không phải số ước 6 tháng) đạt bao nhiêu?",
+     Sentence("6 tháng đầu năm 2023 thu ngân sách đạt 800 tỷ đồng."), "span"),
+])
+def test_the_part_of_the_year_asked(question, sentence, code):
+    assert rejection(question, sentence) == code
+
+
 def test_a_sentence_on_another_indicator_is_not_about_the_question():
     q = "Thu ngân sách năm 2021 đạt bao nhiêu?"
     assert rejection(q, Sentence("Năm 2021 khách du lịch quốc tế đạt 1.438 lượt.")) == "indicator"
@@ -179,6 +221,18 @@ def test_a_rate_answered_with_its_change_is_refused_with_the_verdict_code(assist
     right = finalize(assistant, POVERTY_Q, "Tỷ lệ hộ nghèo năm 2021 là 39,76% [1].", chunk)
     assert not right.abstained and not any(v.outcome == REJECT for v in right.verdicts)
     assert right.to_dict()["verdicts"][-1] == {"check": "sentence", "outcome": "accept", "code": "", "note": ""}
+
+
+def test_a_figure_to_october_given_as_the_whole_year_is_refused_with_the_verdict_code(assistant):
+    """A November report gives both the figure so far and the year's estimate: asked the whole year, the line citing
+    the figure so far is turned down by the sentence stating it, the estimate's passes."""
+    chunk = Chunk(doc="a", title="Báo cáo tình hình kinh tế - xã hội năm 2021", date="12/2021",
+                  text="Thu ngân sách đến ngày 31/10/2021 đạt 1.500 tỷ đồng. "
+                       "Ước thực hiện năm 2021, thu ngân sách đạt 1.790 tỷ đồng.")
+    wrong = finalize(assistant, YEAR_Q, "Thu ngân sách cả năm 2021 đạt 1.500 tỷ đồng [1].", chunk)
+    assert wrong.abstained and (wrong.verdicts[-1].check, wrong.verdicts[-1].code) == ("sentence", "span")
+    right = finalize(assistant, YEAR_Q, "Thu ngân sách cả năm 2021 ước đạt 1.790 tỷ đồng [1].", chunk)
+    assert not right.abstained and not any(v.outcome == REJECT for v in right.verdicts)
 
 
 def test_a_bare_line_is_dropped_and_the_sentence_is_quoted(assistant, monkeypatch):
